@@ -1,0 +1,48 @@
+# The C core as a static library: warnings on, strict IEEE (no contraction,
+# no fast-math) so that every SIMD variant computes the same bits.
+set(WI_CFLAGS -std=c11 -O3 -ffp-contract=off -fno-math-errno -fno-trapping-math)
+if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  list(APPEND WI_CFLAGS -Wall -Wextra)
+endif()
+if(WEIGHTINIT_SANITIZE)
+  set(WI_SAN -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  list(APPEND WI_CFLAGS ${WI_SAN})
+endif()
+
+add_library(weightinit_core STATIC csrc/fill.c csrc/dispatch.c)
+set_target_properties(weightinit_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_include_directories(weightinit_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/csrc)
+target_compile_options(weightinit_core PRIVATE ${WI_CFLAGS})
+target_link_libraries(weightinit_core PUBLIC m)
+if(OpenMP_C_FOUND)
+  target_link_libraries(weightinit_core PUBLIC OpenMP::OpenMP_C)
+endif()
+
+# One object library per ISA from the same source.
+function(wi_kernel_variant suffix)
+  add_library(wi_kernels_${suffix} OBJECT csrc/fill_kernels.c)
+  set_target_properties(wi_kernels_${suffix} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  target_compile_options(wi_kernels_${suffix} PRIVATE ${WI_CFLAGS} ${ARGN})
+  target_compile_definitions(wi_kernels_${suffix} PRIVATE WI_ISA_SUFFIX=${suffix})
+  target_sources(weightinit_core PRIVATE $<TARGET_OBJECTS:wi_kernels_${suffix}>)
+endfunction()
+
+wi_kernel_variant(scalar -fno-tree-vectorize)
+
+include(CheckCCompilerFlag)
+if(WEIGHTINIT_SIMD AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")
+  check_c_compiler_flag("-mavx2" WI_CC_AVX2)
+  check_c_compiler_flag("-mavx512f -mavx512bw -mavx512dq -mavx512vl" WI_CC_AVX512)
+  if(WI_CC_AVX2)
+    wi_kernel_variant(avx2 -mavx2)
+    target_compile_definitions(weightinit_core PRIVATE WI_HAVE_AVX2)
+  endif()
+  if(WI_CC_AVX512)
+    wi_kernel_variant(avx512 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mprefer-vector-width=512)
+    target_compile_definitions(weightinit_core PRIVATE WI_HAVE_AVX512)
+  endif()
+endif()
+
+if(WEIGHTINIT_SANITIZE)
+  target_link_options(weightinit_core PUBLIC ${WI_SAN})
+endif()

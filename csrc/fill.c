@@ -1,0 +1,232 @@
+/* Fill requests: validation, per-distribution setup, and sharing tiles out to
+ * threads. Setup runs once per call in float64 scalar code; the hot loops are
+ * in fill_kernels.c. */
+#include <math.h>
+#include <string.h>
+#include "fill_job.h"
+#include "convert.h"
+#include "philox.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define MIN_TILES_PER_THREAD 16   /* below this a thread costs more than it saves */
+
+uint64_t wi_tile_elements(wi_dist dist, wi_dtype dtype) {
+    int wide = dtype == WI_F64 || dist == WI_TRUNC_NORMAL;
+    return wide ? 2 * WI_TILE_BLOCKS : 4 * WI_TILE_BLOCKS;
+}
+
+/* ---- values representable in the output dtype --------------------------- */
+static uint16_t to16(wi_dtype d, double x) {
+    float f = wi_f64_to_f32_odd(x);
+    return d == WI_BF16 ? wi_f32_to_bf16(f) : wi_f32_to_f16(f);
+}
+
+static double from16(wi_dtype d, uint16_t h) {
+    if (d == WI_BF16) return (double)wi_bits_f32((uint32_t)h << 16);
+    uint32_t sign = (h & 0x8000u) ? 1 : 0, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double v = e == 0 ? ldexp((double)m, -24) : e == 31 ? INFINITY : ldexp((double)(m | 0x400), (int)e - 25);
+    return sign ? -v : v;
+}
+
+static double out_round(wi_dtype d, double x) {
+    if (d == WI_F64) return x;
+    if (d == WI_F32) return (double)(float)x;
+    return from16(d, to16(d, x));
+}
+
+/* the neighbour of representable y in direction up (1) or down (0) */
+static double out_step(wi_dtype d, double y, int up) {
+    if (d == WI_F64) return nextafter(y, up ? INFINITY : -INFINITY);
+    if (d == WI_F32) return (double)nextafterf((float)y, up ? INFINITY : -INFINITY);
+    uint16_t h = to16(d, y);
+    int neg = (h & 0x8000u) != 0;
+    if ((h & 0x7fffu) == 0) h = up ? 0x0001u : 0x8001u;          /* +-0 -> smallest subnormal */
+    else h = (uint16_t)((up != neg) ? h + 1 : h - 1);
+    return from16(d, h);
+}
+
+/* ---- normal CDF pieces, float64, for the truncated-normal setup ---------- */
+static const double SQRT1_2 = 0.70710678118654752440;
+
+static double log_phi(double x) {               /* log Phi(x) */
+    if (x > -30.0) return log(0.5 * erfc(-x * SQRT1_2));
+    double t = -x, z = 1.0 / (t * t), term = 1.0, sum = 0.0;
+    for (int k = 1; k <= 8; k++) { term *= -(2.0 * k - 1.0) * z; sum += term; }
+    return -0.5 * t * t - log(t) - 0.91893853320467274178 + log1p(sum);
+}
+
+static double phi_cdf(double x) { return 0.5 * erfc(-x * SQRT1_2); }
+
+static void tn_setup(double alpha, double beta, wi_tn_consts *k) {
+    double pa = phi_cdf(alpha), pb = phi_cdf(beta);
+    double qa = phi_cdf(-alpha), qb = phi_cdf(-beta);
+    k->d0 = 0.5 * erf(alpha * SQRT1_2);
+    if (alpha >= 0) k->d1 = qa - qb;
+    else if (beta <= 0) k->d1 = pb - pa;
+    else k->d1 = 0.5 * (erf(beta * SQRT1_2) - erf(alpha * SQRT1_2));
+    double lpa = log_phi(alpha), lpb = log_phi(beta), lqa = log_phi(-alpha), lqb = log_phi(-beta);
+    k->llp = lpb; k->lk0 = exp(lpa - lpb); k->lk1 = -expm1(lpa - lpb);
+    k->ulp = lqa; k->uk0 = exp(lqb - lqa); k->uk1 = -expm1(lqb - lqa);
+    if (beta <= 0) k->u_switch = 2.0;
+    else if (alpha >= 0) k->u_switch = -1.0;
+    else k->u_switch = -k->d0 / k->d1;
+    double umin = 0x1p-53;
+    double low_min = k->llp + log(k->lk0 + umin * k->lk1);
+    double up_min = k->ulp + log(k->uk0 + umin * k->uk1);
+    k->far = (k->u_switch > 0 && low_min < -670.0) || (k->u_switch < 1 && up_min < -670.0);
+}
+
+/* x > 26 with log Q(x) = logp, Q the upper tail: fixed point of
+ * x^2 = 2 (-logp - log x - log sqrt(2 pi) + log S(x)), S the asymptotic series. */
+double wi_tn_far_tail(double logp) {
+    double x = __builtin_sqrt(-2.0 * logp);
+    for (int it = 0; it < 8; it++) {
+        double z = 1.0 / (x * x), term = 1.0, sum = 0.0;
+        for (int k = 1; k <= 8; k++) { term = term * (-(2.0 * k - 1.0) * z); sum = sum + term; }
+        x = __builtin_sqrt(2.0 * (-logp - wi_log(x) - 0.91893853320467274178 + wi_log1p(sum)));
+    }
+    return x;
+}
+
+/* ---- dispatch and threads ------------------------------------------------ */
+static wi_tiles_fn tiles_for(int isa) {
+#ifdef WI_HAVE_AVX512
+    if (isa == WI_ISA_AVX512) return wi_tiles_avx512;
+#endif
+#ifdef WI_HAVE_AVX2
+    if (isa == WI_ISA_AVX2) return wi_tiles_avx2;
+#endif
+    (void)isa;
+    return wi_tiles_scalar;
+}
+
+static int clamp_threads(int threads, uint64_t units) {
+    uint64_t most = units / MIN_TILES_PER_THREAD;
+    if (most < 1) most = 1;
+    if (threads < 1) threads = 1;
+    return (uint64_t)threads > most ? (int)most : threads;
+}
+
+static void run_tiles(wi_tiles_fn fn, const wi_job *job, uint64_t t0, uint64_t t1, int threads) {
+    int nt = clamp_threads(threads, t1 - t0);
+#ifdef _OPENMP
+    if (nt > 1) {
+        /* contiguous ranges: the thread that fills a region first-touches its pages */
+        #pragma omp parallel num_threads(nt)
+        {
+            uint64_t T = (uint64_t)omp_get_num_threads(), id = (uint64_t)omp_get_thread_num();
+            uint64_t n = t1 - t0;
+            fn(job, t0 + n * id / T, t0 + n * (id + 1) / T);
+        }
+        return;
+    }
+#else
+    (void)nt;
+#endif
+    fn(job, t0, t1);
+}
+
+int wi_fill(const wi_fill_request *r) {
+    if ((unsigned)r->dtype > WI_BF16 || (unsigned)r->dist > WI_TRUNC_NORMAL) return WI_EDTYPE;
+    int isa = r->isa == WI_ISA_AUTO ? wi_isa_best() : r->isa;
+    if (!wi_isa_supported(isa)) return WI_EISA;
+    if (r->n > UINT64_MAX - r->offset) return WI_ERANGE;
+
+    wi_job j;
+    memset(&j, 0, sizeof j);
+    j.out = r->out; j.n = r->n; j.offset = r->offset; j.dtype = r->dtype; j.dist = r->dist;
+    j.k0 = (uint32_t)r->seed; j.k1 = (uint32_t)(r->seed >> 32);
+    j.s0 = (uint32_t)r->stream; j.s1 = (uint32_t)(r->stream >> 32);
+    j.tile_elems = wi_tile_elements(r->dist, r->dtype);
+    const double *p = r->params;
+    int f32c = r->dtype != WI_F64 && r->dist != WI_TRUNC_NORMAL;  /* computed in float32 */
+
+    switch (r->dist) {
+    case WI_UNIFORM: {
+        double low = p[0], high = p[1];
+        if (!isfinite(low) || !isfinite(high) || !(high > low)) return WI_EPARAM;
+        j.shift = low; j.scale = high - low;
+        if (!isfinite(j.scale) || (f32c && !isfinite((float)j.scale))) return WI_EPARAM;
+        j.lo = out_round(r->dtype, low);
+        if (j.lo < low) j.lo = out_step(r->dtype, j.lo, 1);
+        j.hi = out_round(r->dtype, high);
+        if (j.hi >= high) j.hi = out_step(r->dtype, j.hi, 0);
+        j.clamp = 1;
+        break;
+    }
+    case WI_NORMAL:
+        if (!isfinite(p[0]) || !isfinite(p[1]) || p[1] < 0) return WI_EPARAM;
+        j.shift = p[0]; j.scale = p[1];
+        break;
+    case WI_TRUNC_NORMAL: {
+        double mean = p[0], sd = p[1], a = p[2], b = p[3];
+        if (!isfinite(mean) || !isfinite(sd) || !(sd > 0) || isnan(a) || isnan(b) || !(a < b)) return WI_EPARAM;
+        j.shift = mean; j.scale = sd; j.clo = a; j.chi = b;
+        tn_setup((a - mean) / sd, (b - mean) / sd, &j.tn);
+        j.lo = out_round(r->dtype, a);
+        if (j.lo < a) j.lo = out_step(r->dtype, j.lo, 1);
+        j.hi = out_round(r->dtype, b);
+        if (j.hi > b) j.hi = out_step(r->dtype, j.hi, 0);
+        j.clamp = 1;
+        break;
+    }
+    }
+    if (j.clamp && !(j.lo <= j.hi)) return WI_EEMPTY;
+    if (r->dtype == WI_F16 || r->dtype == WI_BF16) { j.lo16 = to16(r->dtype, j.lo); j.hi16 = to16(r->dtype, j.hi); }
+    if (r->n == 0) return WI_OK;
+
+    uint64_t E = j.tile_elems;
+    uint64_t t0 = r->offset / E, t1 = (r->offset + r->n - 1) / E + 1;
+    run_tiles(tiles_for(isa), &j, t0, t1, r->threads);
+    return WI_OK;
+}
+
+int wi_constant(void *out, uint64_t n, wi_dtype dtype, double value, int threads) {
+    if ((unsigned)dtype > WI_BF16) return WI_EDTYPE;
+    if (isnan(value) && dtype != WI_F64 && dtype != WI_F32) { /* NaN is fine: keep a quiet NaN */ }
+    int nt = clamp_threads(threads, n / 4096);
+    union { double d; float f; uint16_t h; } v;
+    if (dtype == WI_F64) v.d = value;
+    else if (dtype == WI_F32) v.f = (float)value;
+    else v.h = isnan(value) ? (dtype == WI_BF16 ? 0x7fc0u : 0x7e00u)
+                            : isinf(value) ? (uint16_t)(value > 0 ? (dtype == WI_BF16 ? 0x7f80u : 0x7c00u)
+                                                                  : (dtype == WI_BF16 ? 0xff80u : 0xfc00u))
+                            : to16(dtype, value);
+    int64_t nn = (int64_t)n;
+    (void)nt;
+    #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t i = 0; i < nn; i++) {
+        if (dtype == WI_F64) ((double *)out)[i] = v.d;
+        else if (dtype == WI_F32) ((float *)out)[i] = v.f;
+        else ((uint16_t *)out)[i] = v.h;
+    }
+    return WI_OK;
+}
+
+void wi_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
+    uint32_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]};
+    wi_philox4x32_10(c, key[0], key[1]);
+    memcpy(out, c, sizeof c);
+}
+
+int wi_have_openmp(void) {
+#ifdef _OPENMP
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+const char *wi_strerror(int code) {
+    switch (code) {
+    case WI_OK: return "ok";
+    case WI_EDTYPE: return "unsupported dtype or distribution";
+    case WI_EPARAM: return "invalid distribution parameters";
+    case WI_EEMPTY: return "no value of the output dtype lies in the requested interval";
+    case WI_ERANGE: return "offset + size overflows the 64-bit element index";
+    case WI_EISA: return "the requested SIMD path is not available on this machine";
+    default: return "unknown error";
+    }
+}

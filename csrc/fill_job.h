@@ -1,0 +1,49 @@
+/* Internal: a fill request after validation and setup, as the per-ISA tile
+ * kernels see it. The kernels are compiled once per ISA from fill_kernels.c. */
+#ifndef WI_FILL_JOB_H
+#define WI_FILL_JOB_H
+#include "weightinit.h"
+
+#define WI_TILE_BLOCKS 256   /* Philox blocks per tile; frozen by the stream contract */
+
+/* Inverse-CDF constants of a standard normal truncated to [alpha, beta].
+ * u in (0, 1) maps to p = Phi(alpha) + u (Phi(beta) - Phi(alpha)):
+ *   centre (|p - 1/2| <= 0.425): q = p - 1/2 = d0 + u d1
+ *   lower tail: p = exp(llp) (lk0 + u lk1)       with lk0 + lk1 = 1
+ *   upper tail: 1 - p = exp(ulp) (uk0 + (1-u) uk1) with uk0 + uk1 = 1
+ * the upper form is used where u > u_switch. */
+typedef struct {
+    double d0, d1;
+    double lk0, lk1, llp;
+    double uk0, uk1, ulp;
+    double u_switch;
+    int far;            /* some p lies below exp(-676): refine those lanes */
+} wi_tn_consts;
+
+typedef struct {
+    void *out;
+    uint64_t n, offset;
+    uint32_t k0, k1, s0, s1;
+    wi_dtype dtype;
+    wi_dist dist;
+    uint64_t tile_elems;
+    /* value = shift + scale * sample; truncated normal values are first clamped
+     * to [clo, chi] in float64, then every value with clamp set is clamped to
+     * [lo, hi] after rounding to the output dtype */
+    double shift, scale;
+    double clo, chi;
+    int clamp;
+    double lo, hi;                 /* exactly representable in the output dtype */
+    uint16_t lo16, hi16;           /* the same bounds as f16 / bf16 bits */
+    wi_tn_consts tn;
+} wi_job;
+
+typedef void (*wi_tiles_fn)(const wi_job *job, uint64_t tile_begin, uint64_t tile_end);
+
+void wi_tiles_scalar(const wi_job *job, uint64_t tile_begin, uint64_t tile_end);
+void wi_tiles_avx2(const wi_job *job, uint64_t tile_begin, uint64_t tile_end);
+void wi_tiles_avx512(const wi_job *job, uint64_t tile_begin, uint64_t tile_end);
+
+/* The far-tail refinement, shared by all ISAs (scalar, rarely used). */
+double wi_tn_far_tail(double logp);
+#endif

@@ -1,0 +1,62 @@
+/* weightinit C core: public interface used by the Cython binding and by the
+ * other kernels (householder). No Python objects here. */
+#ifndef WEIGHTINIT_H
+#define WEIGHTINIT_H
+#include <stdint.h>
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { WI_F64 = 0, WI_F32 = 1, WI_F16 = 2, WI_BF16 = 3 } wi_dtype;
+typedef enum { WI_UNIFORM = 0, WI_NORMAL = 1, WI_TRUNC_NORMAL = 2 } wi_dist;
+typedef enum { WI_ISA_AUTO = -1, WI_ISA_SCALAR = 0, WI_ISA_AVX2 = 1, WI_ISA_AVX512 = 2 } wi_isa;
+
+enum {
+    WI_OK = 0,
+    WI_EDTYPE = 1,      /* unknown dtype or distribution code */
+    WI_EPARAM = 2,      /* distribution parameters invalid (nan, std <= 0, a >= b, ...) */
+    WI_EEMPTY = 3,      /* no value of the output dtype lies in the requested interval */
+    WI_ERANGE = 4,      /* offset + n overflows the 64-bit element index */
+    WI_EISA = 5,        /* requested SIMD path not compiled in or not supported by this CPU */
+};
+
+/* Distribution parameters, all in float64:
+ *   WI_UNIFORM       p[0] = low, p[1] = high            -> [low, high)
+ *   WI_NORMAL        p[0] = mean, p[1] = std
+ *   WI_TRUNC_NORMAL  p[0] = mean, p[1] = std, p[2] = a, p[3] = b (absolute bounds) */
+typedef struct {
+    void *out;          /* n elements of dtype, contiguous */
+    uint64_t n;         /* element count */
+    uint64_t offset;    /* logical flat index of out[0] */
+    uint64_t seed;      /* Philox key */
+    uint64_t stream;    /* Philox counter words 2..3 */
+    wi_dtype dtype;
+    wi_dist dist;
+    double params[4];
+    int threads;        /* >= 1 */
+    int isa;            /* wi_isa */
+} wi_fill_request;
+
+int wi_fill(const wi_fill_request *req);
+int wi_constant(void *out, uint64_t n, wi_dtype dtype, double value, int threads);
+
+/* Raw Philox4x32-10 block. */
+void wi_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/* SIMD paths. */
+int wi_isa_supported(int isa);      /* compiled in and the CPU has it */
+int wi_isa_best(void);
+const char *wi_isa_name(int isa);
+int wi_have_openmp(void);
+
+/* Elements per generation tile for (dist, dtype): the stream contract's unit. */
+uint64_t wi_tile_elements(wi_dist dist, wi_dtype dtype);
+
+const char *wi_strerror(int code);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

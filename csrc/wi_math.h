@@ -1,0 +1,113 @@
+/* Elementary functions used by the samplers, written with +, -, *, / and sqrt
+ * only (no libm, no FMA: the build uses -ffp-contract=off), in one fixed
+ * operation order. Every ISA variant compiles this same code, so scalar, AVX2
+ * and AVX-512 give identical bits. All functions are branch-free so that the
+ * tile loops vectorize. */
+#ifndef WI_MATH_H
+#define WI_MATH_H
+#include <stdint.h>
+#include <string.h>
+
+static inline uint32_t wi_f32_bits(float x) { uint32_t b; memcpy(&b, &x, 4); return b; }
+static inline float wi_bits_f32(uint32_t b) { float x; memcpy(&x, &b, 4); return x; }
+static inline uint64_t wi_f64_bits(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
+static inline double wi_bits_f64(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
+
+/* ---- natural log, x > 0 and normal -------------------------------------
+ * x = 2^e * m with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s),
+ * s = (m-1)/(m+1), |s| <= 0.1716, by its Taylor series. */
+static inline float wi_logf(float x) {
+    uint32_t b = wi_f32_bits(x);
+    int32_t e = (int32_t)((b >> 23) & 0xff) - 127;
+    uint32_t mb = (b & 0x7fffffu) | 0x3f800000u;
+    int big = mb > 0x3fb504f3u;                   /* m > sqrt(2) */
+    mb = big ? mb - 0x00800000u : mb;             /* m / 2, exactly */
+    e += big;
+    float m = wi_bits_f32(mb);
+    float s = (m - 1.0f) / (m + 1.0f);
+    float z = s * s;
+    float p = 1.0f / 11.0f;
+    p = p * z + 1.0f / 9.0f;
+    p = p * z + 1.0f / 7.0f;
+    p = p * z + 1.0f / 5.0f;
+    p = p * z + 1.0f / 3.0f;
+    float ef = (float)e;
+    return ef * 0.693145751953125f + (ef * 1.428606765330187e-06f + (2.0f * s + 2.0f * s * z * p));
+}
+
+static inline double wi_log(double x) {
+    uint64_t b = wi_f64_bits(x);
+    int64_t e = (int64_t)((b >> 52) & 0x7ff) - 1023;
+    uint64_t mb = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
+    int64_t big = mb > 0x3ff6a09e667f3bcdull;     /* m > sqrt(2) */
+    mb = big ? mb - 0x0010000000000000ull : mb;
+    e += big;
+    double m = wi_bits_f64(mb);
+    double s = (m - 1.0) / (m + 1.0);
+    double z = s * s;
+    double p = 1.0 / 25.0;
+    p = p * z + 1.0 / 23.0;
+    p = p * z + 1.0 / 21.0;
+    p = p * z + 1.0 / 19.0;
+    p = p * z + 1.0 / 17.0;
+    p = p * z + 1.0 / 15.0;
+    p = p * z + 1.0 / 13.0;
+    p = p * z + 1.0 / 11.0;
+    p = p * z + 1.0 / 9.0;
+    p = p * z + 1.0 / 7.0;
+    p = p * z + 1.0 / 5.0;
+    p = p * z + 1.0 / 3.0;
+    double ef = (double)e;
+    return ef * 6.93147180369123816490e-01 + (ef * 1.90821492927058770002e-10 + (2.0 * s + 2.0 * s * z * p));
+}
+
+/* log(1 + y) for y in (-1/2, 1/2], accurate for tiny y (Goldberg's trick). */
+static inline double wi_log1p(double y) {
+    double u = 1.0 + y;
+    double d = u - 1.0;
+    double corr = (y - d) / u;                   /* rounding lost in 1 + y */
+    double l = wi_log(u);
+    return (d == 0.0) ? y : l + corr;
+}
+
+/* ---- sin and cos of (pi/2) * x for x in [0, 1/2] (Taylor on [0, pi/4]) -- */
+static inline void wi_sincos_quarter_f32(float x, float *s, float *c) {
+    float t = x * 1.57079632679489661923f;
+    float z = t * t;
+    float ps = -1.0f / 39916800.0f;
+    ps = ps * z + 1.0f / 362880.0f;
+    ps = ps * z - 1.0f / 5040.0f;
+    ps = ps * z + 1.0f / 120.0f;
+    ps = ps * z - 1.0f / 6.0f;
+    *s = t + t * z * ps;
+    float pc = 1.0f / 479001600.0f;
+    pc = pc * z - 1.0f / 3628800.0f;
+    pc = pc * z + 1.0f / 40320.0f;
+    pc = pc * z - 1.0f / 720.0f;
+    pc = pc * z + 1.0f / 24.0f;
+    *c = 1.0f - 0.5f * z + z * z * pc;
+}
+
+static inline void wi_sincos_quarter(double x, double *s, double *c) {
+    double t = x * 1.57079632679489661923;
+    double z = t * t;
+    double ps = 1.0 / 355687428096000.0;           /* 1/17! */
+    ps = ps * z - 1.0 / 1307674368000.0;           /* 1/15! */
+    ps = ps * z + 1.0 / 6227020800.0;              /* 1/13! */
+    ps = ps * z - 1.0 / 39916800.0;                /* 1/11! */
+    ps = ps * z + 1.0 / 362880.0;
+    ps = ps * z - 1.0 / 5040.0;
+    ps = ps * z + 1.0 / 120.0;
+    ps = ps * z - 1.0 / 6.0;
+    *s = t + t * z * ps;
+    double pc = -1.0 / 6402373705728000.0;         /* 1/18! */
+    pc = pc * z + 1.0 / 20922789888000.0;          /* 1/16! */
+    pc = pc * z - 1.0 / 87178291200.0;             /* 1/14! */
+    pc = pc * z + 1.0 / 479001600.0;               /* 1/12! */
+    pc = pc * z - 1.0 / 3628800.0;
+    pc = pc * z + 1.0 / 40320.0;
+    pc = pc * z - 1.0 / 720.0;
+    pc = pc * z + 1.0 / 24.0;
+    *c = 1.0 - 0.5 * z + z * z * pc;
+}
+#endif

@@ -1,0 +1,41 @@
+"""Validation of output buffers: what the kernels may write into."""
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    import ml_dtypes
+    _BF16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - ml_dtypes is a dependency
+    _BF16 = None
+
+SUPPORTED = ("float64", "float32", "float16", "bfloat16")
+
+
+def dtype_name(dtype) -> str:
+    """'float64' | 'float32' | 'float16' | 'bfloat16', or TypeError."""
+    dt = np.dtype(dtype)
+    if _BF16 is not None and dt == _BF16:
+        return "bfloat16"
+    if dt.kind == "f" and dt.name in SUPPORTED:
+        return dt.name
+    raise TypeError(f"dtype must be one of {', '.join(SUPPORTED)}, got {dt}")
+
+
+def writable_buffer(out, name: str = "out") -> tuple[int, int, str]:
+    """(address, element count, dtype name) of a writable C-contiguous float array."""
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{name} must be a numpy ndarray (or np.memmap), got {type(out).__name__}")
+    try:
+        dt = dtype_name(out.dtype)
+    except TypeError:
+        raise TypeError(f"{name} must have dtype {', '.join(SUPPORTED)}, got {out.dtype}") from None
+    if not out.dtype.isnative:
+        raise ValueError(f"{name} must be in native byte order, got dtype {out.dtype.str}")
+    if not out.flags.writeable:
+        raise ValueError(f"{name} is read-only")
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (got strides {out.strides} for shape {out.shape})")
+    if not out.flags.aligned:
+        raise ValueError(f"{name} must be aligned to its item size")
+    return out.__array_interface__["data"][0], out.size, dt

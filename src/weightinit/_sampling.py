@@ -1,0 +1,142 @@
+"""In-place sampling into preallocated buffers: the public face of the C core."""
+from __future__ import annotations
+
+import math
+import numbers
+
+from . import _core
+from ._buffers import writable_buffer
+from ._simd import isa_code
+from ._streams import resolve_offset, resolve_seed, stream_id
+from ._threads import resolve_threads
+
+__all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "philox4x32"]
+
+
+def _real(name: str, value, *, finite: bool = True, allow_inf: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if math.isnan(value) or (finite and not allow_inf and math.isinf(value)):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+def _fill(dist: str, out, params: tuple, seed, stream, offset, threads):
+    ptr, n, dt = writable_buffer(out)
+    s = resolve_seed(seed)
+    st = stream_id(stream)
+    off = resolve_offset(offset)
+    if n > 2**64 - off:
+        raise ValueError(f"offset + out.size must be below 2**64, got offset={off}, size={n}")
+    _core.fill(dist, ptr, n, dt, params, s, st, off, resolve_threads(threads), isa_code())
+    return out
+
+
+def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=None):
+    r"""Fill `out` in place with samples from the uniform distribution on [low, high).
+
+    Element ``i`` of the logical tensor is ``low + (high - low) * u_i`` with ``u_i``
+    from the Philox stream ``(seed, stream)`` (see ``docs/streams.md``), computed in
+    float32 for float32/float16/bfloat16 output and in float64 for float64 output,
+    then rounded once. After rounding, every value lies in ``[low, high)``.
+
+    Parameters
+    ----------
+    out : numpy.ndarray
+        Writable, C-contiguous array (also ``np.memmap``) of float64, float32,
+        float16 or ``ml_dtypes.bfloat16``; filled in flat order.
+    low, high : float
+        Finite bounds, ``low < high``.
+    seed : int or None
+        In ``[0, 2**64)``; None draws one from the OS.
+    stream : int or str
+        Independent stream; a str (e.g. a parameter name) is hashed.
+    offset : int
+        Flat index of ``out[0]`` within the logical tensor: filling chunks with
+        increasing offsets equals filling the whole tensor, bit for bit.
+    threads : int or None
+        None uses ``WEIGHTINIT_NUM_THREADS`` or every usable core. The result does
+        not depend on it.
+
+    Returns
+    -------
+    out
+
+    Examples
+    --------
+    >>> import numpy as np, weightinit as wi
+    >>> w = wi.uniform_(np.empty((256, 128), np.float32), -0.1, 0.1, seed=0)
+    """
+    low = _real("low", low)
+    high = _real("high", high)
+    if not high > low:
+        raise ValueError(f"high must be greater than low, got low={low}, high={high}")
+    return _fill("uniform", out, (low, high), seed, stream, offset, threads)
+
+
+def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=None):
+    r"""Fill `out` in place with samples from the normal distribution N(mean, std²).
+
+    Box-Muller on Philox words: float32 arithmetic for float32/float16/bfloat16
+    output (tails to 6.66 std), float64 for float64 output (tails to 8.57 std),
+    rounded once to the output dtype. Parameters as in :func:`uniform_`;
+    ``std`` must be finite and >= 0.
+    """
+    mean = _real("mean", mean)
+    std = _real("std", std)
+    if std < 0:
+        raise ValueError(f"std must be non-negative, got {std}")
+    return _fill("normal", out, (mean, std), seed, stream, offset, threads)
+
+
+def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0, offset=0, threads=None):
+    r"""Fill `out` in place with a normal N(mean, std²) truncated to [a, b].
+
+    As in ``torch.nn.init.trunc_normal_``, ``a`` and ``b`` are absolute bounds and
+    ``std`` is the std of the untruncated normal. Sampled by inversion,
+    :math:`x = \mu + \sigma \Phi^{-1}(\Phi(\alpha) + u(\Phi(\beta) - \Phi(\alpha)))`,
+    in float64 for every dtype, with the tail probabilities kept in logarithms so
+    that any interval is exact, also far in one tail (e.g. [6, 8] std). Rounded
+    once to the output dtype; every value lies in [a, b] after rounding.
+    ``a`` may be ``-inf`` and ``b`` ``+inf``.
+
+    References: Wichura, Algorithm AS 241 (1988) for :math:`\Phi^{-1}`.
+    """
+    mean = _real("mean", mean)
+    std = _real("std", std)
+    a = _real("a", a, allow_inf=True)
+    b = _real("b", b, allow_inf=True)
+    if not std > 0:
+        raise ValueError(f"std must be positive, got {std}")
+    if not a < b:
+        raise ValueError(f"a must be less than b, got a={a}, b={b}")
+    return _fill("trunc_normal", out, (mean, std, a, b), seed, stream, offset, threads)
+
+
+def constant_(out, value, *, threads=None):
+    """Fill `out` with `value` (rounded to the output dtype, nearest-even)."""
+    value = _real("value", value, finite=False)
+    ptr, n, dt = writable_buffer(out)
+    _core.constant(ptr, n, dt, value, resolve_threads(threads))
+    return out
+
+
+def zeros_(out, *, threads=None):
+    """Fill `out` with zeros."""
+    return constant_(out, 0.0, threads=threads)
+
+
+def ones_(out, *, threads=None):
+    """Fill `out` with ones."""
+    return constant_(out, 1.0, threads=threads)
+
+
+def philox4x32(counter, key):
+    """Philox4x32-10 (Random123 conventions) of 4 counter words and 2 key words;
+    returns 4 unsigned 32-bit words.
+
+    >>> hex(philox4x32((0, 0, 0, 0), (0, 0))[0])
+    '0x6627e8d5'
+    """
+    return _core.philox4x32(tuple(counter), tuple(key))
