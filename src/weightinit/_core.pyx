@@ -112,3 +112,6 @@ def have_openmp():
 
 def tile_elements(str dist, str dtype):
     return wi_tile_elements(DIST_CODES[dist], DTYPE_CODES[dtype])
+
+# Further kernels bind here, one .pxi per concern.
+include "_linalg.pxi"

@@ -1,0 +1,1 @@
+# Bindings of the Householder (orthogonal) kernels; filled in by that issue.

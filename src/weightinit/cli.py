@@ -1,0 +1,34 @@
+"""The `weightinit` command. Each subcommand lives in weightinit.commands.<name>
+and provides register(subparsers), which adds its parser and sets func."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# one module per subcommand; add new ones here
+COMMANDS = ["demo"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="weightinit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"weightinit.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (TypeError, ValueError, OSError) as exc:
+        print(f"weightinit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"weightinit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
