@@ -36,8 +36,4 @@ static inline float wi_f64_to_f32_odd(double x) {
     return wi_bits_f32(yb);
 }
 
-/* Total order key of a 16-bit float, for clamping in integer space. */
-static inline uint16_t wi_h_key(uint16_t b) {
-    return (b & 0x8000u) ? (uint16_t)(0x7fffu - (b & 0x7fffu)) : (uint16_t)(b | 0x8000u);
-}
 #endif

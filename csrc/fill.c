@@ -13,11 +13,14 @@
 #define MIN_TILES_PER_THREAD 16   /* below this a thread costs more than it saves */
 
 uint64_t wi_tile_elements(wi_dist dist, wi_dtype dtype) {
-    int wide = dtype == WI_F64 || dist == WI_TRUNC_NORMAL;
+    (void)dist;
+    int wide = dtype == WI_F64;
     return wide ? 2 * WI_TILE_BLOCKS : 4 * WI_TILE_BLOCKS;
 }
 
 /* ---- values representable in the output dtype --------------------------- */
+static double out_step(wi_dtype d, double y, int up);
+
 static uint16_t to16(wi_dtype d, double x) {
     float f = wi_f64_to_f32_odd(x);
     return d == WI_BF16 ? wi_f32_to_bf16(f) : wi_f32_to_f16(f);
@@ -34,6 +37,18 @@ static double out_round(wi_dtype d, double x) {
     if (d == WI_F64) return x;
     if (d == WI_F32) return (double)(float)x;
     return from16(d, to16(d, x));
+}
+
+/* The widest float32 bound whose rounding to a 16-bit dtype stays at or inside
+ * representable bound r: halfway to the next value outward, or just inside
+ * halfway when the tie rounds outward. */
+static double widen16(wi_dtype d, double r, int up) {
+    if (isinf(r)) return r;
+    double next = out_step(d, r, up);
+    if (isinf(next)) next = copysign(d == WI_BF16 ? 0x1p128 : 0x1p16, next);
+    float m = (float)(0.5 * r + 0.5 * next);
+    if (to16(d, m) != to16(d, r)) m = nextafterf(m, up ? -INFINITY : INFINITY);
+    return (double)m;
 }
 
 /* the neighbour of representable y in direction up (1) or down (0) */
@@ -141,7 +156,7 @@ int wi_fill(const wi_fill_request *r) {
     j.s0 = (uint32_t)r->stream; j.s1 = (uint32_t)(r->stream >> 32);
     j.tile_elems = wi_tile_elements(r->dist, r->dtype);
     const double *p = r->params;
-    int f32c = r->dtype != WI_F64 && r->dist != WI_TRUNC_NORMAL;  /* computed in float32 */
+    int f32c = r->dtype != WI_F64;  /* computed in float32 */
 
     switch (r->dist) {
     case WI_UNIFORM: {
@@ -163,7 +178,7 @@ int wi_fill(const wi_fill_request *r) {
     case WI_TRUNC_NORMAL: {
         double mean = p[0], sd = p[1], a = p[2], b = p[3];
         if (!isfinite(mean) || !isfinite(sd) || !(sd > 0) || isnan(a) || isnan(b) || !(a < b)) return WI_EPARAM;
-        j.shift = mean; j.scale = sd; j.clo = a; j.chi = b;
+        j.shift = mean; j.scale = sd;
         tn_setup((a - mean) / sd, (b - mean) / sd, &j.tn);
         j.lo = out_round(r->dtype, a);
         if (j.lo < a) j.lo = out_step(r->dtype, j.lo, 1);
@@ -174,7 +189,10 @@ int wi_fill(const wi_fill_request *r) {
     }
     }
     if (j.clamp && !(j.lo <= j.hi)) return WI_EEMPTY;
-    if (r->dtype == WI_F16 || r->dtype == WI_BF16) { j.lo16 = to16(r->dtype, j.lo); j.hi16 = to16(r->dtype, j.hi); }
+    if (j.clamp && (r->dtype == WI_F16 || r->dtype == WI_BF16)) {
+        j.lo = widen16(r->dtype, j.lo, 0);
+        j.hi = widen16(r->dtype, j.hi, 1);
+    }
     if (r->n == 0) return WI_OK;
 
     uint64_t E = j.tile_elems;

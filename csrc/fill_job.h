@@ -27,14 +27,14 @@ typedef struct {
     wi_dtype dtype;
     wi_dist dist;
     uint64_t tile_elems;
-    /* value = shift + scale * sample; truncated normal values are first clamped
-     * to [clo, chi] in float64, then every value with clamp set is clamped to
-     * [lo, hi] after rounding to the output dtype */
+    /* value = shift + scale * sample, computed in float32 (float64 for f64
+     * output); with clamp set it is clamped to [lo, hi] before the final
+     * rounding. For f32/f64 output lo, hi are the dtype's bounds themselves;
+     * for f16/bf16 they are the widest float32 values that still round into
+     * the bounds. */
     double shift, scale;
-    double clo, chi;
     int clamp;
-    double lo, hi;                 /* exactly representable in the output dtype */
-    uint16_t lo16, hi16;           /* the same bounds as f16 / bf16 bits */
+    double lo, hi;
     wi_tn_consts tn;
 } wi_job;
 
