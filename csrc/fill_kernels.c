@@ -120,15 +120,17 @@ static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
     float rc = 0.180625f - q * q;                                                      \
     float a = ((59.109374720f * rc + 159.29113202f) * rc + 50.434271938f) * rc + 3.3871327179f; \
     float b = ((67.187563600f * rc + 78.757757664f) * rc + 17.895169469f) * rc + 1.0f; \
-    float t = r - 1.6f;                                                                \
-    float c = ((0.17023821103f * t + 1.3067284816f) * t + 2.7568153900f) * t + 1.4234372777f; \
-    float d = (0.12021132975f * t + 0.73700164250f) * t + 1.0f;                        \
-    float s5 = r - 5.0f;                                                               \
-    float e = ((0.017337203997f * s5 + 0.42868294337f) * s5 + 3.0812263860f) * s5 + 6.6579051150f; \
-    float f = (0.012258202635f * s5 + 0.24197894225f) * s5 + 1.0f;                     \
+    /* the two tail regions share one evaluation with per-lane coefficients */        \
     int r5 = r <= 5.0f;                                                                \
-    AS241_SELECT(float, z, centre, r5, q * a, b, c, d, e, f);                          \
-    float mag = z_num / z_den
+    float t = r - (r5 ? 1.6f : 5.0f);                                                  \
+    float c = (r5 ? 0.17023821103f : 0.017337203997f);                                 \
+    c = c * t + (r5 ? 1.3067284816f : 0.42868294337f);                                 \
+    c = c * t + (r5 ? 2.7568153900f : 3.0812263860f);                                  \
+    c = c * t + (r5 ? 1.4234372777f : 6.6579051150f);                                  \
+    float d = (r5 ? 0.12021132975f : 0.012258202635f);                                 \
+    d = d * t + (r5 ? 0.73700164250f : 0.24197894225f);                                \
+    d = d * t + 1.0f;                                                                  \
+    float mag = (centre ? q * a : c) / (centre ? b : d)
 
 /* AS241 (Wichura 1988) PPND16 rational approximations of the normal quantile, in
  * three regions: centre (|p - 1/2| <= 0.425, in q = p - 1/2) and two tail
