@@ -10,28 +10,29 @@ except ImportError:  # pragma: no cover - ml_dtypes is a dependency
     _BF16 = None
 
 SUPPORTED = ("float64", "float32", "float16", "bfloat16")
+_NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32", np.dtype(np.float16): "float16"}
+if _BF16 is not None:
+    _NAMES[_BF16] = "bfloat16"
 
 
 def dtype_name(dtype) -> str:
     """'float64' | 'float32' | 'float16' | 'bfloat16', or TypeError."""
     dt = np.dtype(dtype)
-    if _BF16 is not None and dt == _BF16:
-        return "bfloat16"
-    if dt.kind == "f" and dt.name in SUPPORTED:
-        return dt.name
-    raise TypeError(f"dtype must be one of {', '.join(SUPPORTED)}, got {dt}")
+    name = _NAMES.get(dt)
+    if name is None or not dt.isnative:
+        raise TypeError(f"dtype must be one of {', '.join(SUPPORTED)}, got {dt}")
+    return name
 
 
 def writable_buffer(out, name: str = "out") -> tuple[int, int, str]:
     """(address, element count, dtype name) of a writable C-contiguous float array."""
     if not isinstance(out, np.ndarray):
         raise TypeError(f"{name} must be a numpy ndarray (or np.memmap), got {type(out).__name__}")
-    try:
-        dt = dtype_name(out.dtype)
-    except TypeError:
-        raise TypeError(f"{name} must have dtype {', '.join(SUPPORTED)}, got {out.dtype}") from None
-    if not out.dtype.isnative:
-        raise ValueError(f"{name} must be in native byte order, got dtype {out.dtype.str}")
+    dt = _NAMES.get(out.dtype)
+    if dt is None:
+        if out.dtype.newbyteorder("=") in _NAMES:
+            raise ValueError(f"{name} must be in native byte order, got dtype {out.dtype.str}")
+        raise TypeError(f"{name} must have dtype {', '.join(SUPPORTED)}, got {out.dtype}")
     if not out.flags.writeable:
         raise ValueError(f"{name} is read-only")
     if not out.flags.c_contiguous:

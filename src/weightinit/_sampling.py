@@ -14,6 +14,8 @@ __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_
 
 
 def _real(name: str, value, *, finite: bool = True, allow_inf: bool = False) -> float:
+    if type(value) is float and math.isfinite(value):   # the common case, fast
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
     value = float(value)

@@ -11,6 +11,8 @@ _U64 = 2**64
 
 def resolve_seed(seed) -> int:
     """An int in [0, 2**64), or fresh OS entropy for None."""
+    if type(seed) is int and 0 <= seed < _U64:
+        return seed
     if seed is None:
         return secrets.randbits(64)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -24,6 +26,8 @@ def resolve_seed(seed) -> int:
 def stream_id(stream) -> int:
     """An int in [0, 2**64) as is; a str by the first 8 bytes (little endian)
     of the SHA-256 of its UTF-8 encoding."""
+    if type(stream) is int and 0 <= stream < _U64:
+        return stream
     if isinstance(stream, str):
         return int.from_bytes(hashlib.sha256(stream.encode("utf-8")).digest()[:8], "little")
     if isinstance(stream, bool) or not isinstance(stream, numbers.Integral):
@@ -41,6 +45,8 @@ def substream(stream, purpose: str) -> int:
 
 
 def resolve_offset(offset) -> int:
+    if type(offset) is int and 0 <= offset < _U64:
+        return offset
     if isinstance(offset, bool) or not isinstance(offset, numbers.Integral):
         raise TypeError(f"offset must be a non-negative int, got {type(offset).__name__} {offset!r}")
     offset = int(offset)

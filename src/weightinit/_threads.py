@@ -14,6 +14,8 @@ def usable_cores() -> int:
 
 def resolve_threads(threads) -> int:
     """threads=None: WEIGHTINIT_NUM_THREADS if set, else every usable core."""
+    if type(threads) is int and threads >= 1:
+        return min(threads, 1 << 16)
     if threads is None:
         env = os.environ.get("WEIGHTINIT_NUM_THREADS")
         if env is None or env.strip() == "":
