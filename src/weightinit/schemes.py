@@ -135,7 +135,8 @@ class _Elementwise(Scheme):
         writable_buffer(out)
         if self.warn_empty and warn_if_empty(out.shape):
             return out
-        return self._fill(out.reshape(-1), out.shape, 0, seed, stream, threads)
+        self._fill(out.reshape(-1), out.shape, 0, seed, stream, threads)
+        return out
 
     def fill_chunk_(self, chunk, shape, offset, *, seed, stream, threads=None):
         """Fill the flat `chunk` with elements [offset, offset + chunk.size) of the
@@ -145,7 +146,8 @@ class _Elementwise(Scheme):
             raise ValueError("seed must be given for a chunked fill (seed=None draws a new seed per chunk)")
         if chunk.size == 0:
             return chunk
-        return self._fill(chunk.reshape(-1), shape, offset, seed, stream, threads)
+        self._fill(chunk.reshape(-1), shape, offset, seed, stream, threads)
+        return chunk
 
     def _fill(self, flat, shape, offset, seed, stream, threads):
         dist, params = self.plan(shape)
