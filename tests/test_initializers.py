@@ -293,3 +293,14 @@ def test_import_weightinit_does_not_import_torch():
     code = "import sys, weightinit, weightinit.schemes, weightinit.initializers; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_sparse_mask_follows_the_documented_rule_across_column_blocks():
+    # rows=2, cols > 2**21: the mask is computed in two column blocks (offset=)
+    from weightinit._streams import substream
+    rows, cols = 2, (1 << 21) + 1000
+    w = I.sparse_(np.empty((rows, cols), np.float32), 0.5, seed=3, stream="m")
+    keys = wi.uniform_(np.empty((cols, rows)), seed=3, stream=substream("m", "sparse_mask"))
+    expected_zero_row = np.argmin(keys, axis=1)
+    np.testing.assert_array_equal(np.argmin(w != 0, axis=0), expected_zero_row)
+    assert int((w == 0).sum()) == cols

@@ -507,3 +507,10 @@ def test_init_module_unknown_modules_fall_back_and_say_so():
 def test_init_module_rejects_non_modules():
     with pytest.raises(TypeError, match="module"):
         init.init_module_(torch.empty(3))
+
+
+def test_constant_ones_zeros_accept_any_dtype_like_torch():
+    t = torch.empty(5, dtype=torch.int32)
+    assert torch.equal(init.constant_(t, 3), torch.full((5,), 3, dtype=torch.int32))
+    assert torch.equal(init.zeros_(t), torch.zeros(5, dtype=torch.int32))
+    assert torch.equal(init.ones_(t), torch.ones(5, dtype=torch.int32))

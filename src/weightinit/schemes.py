@@ -436,14 +436,19 @@ class Sparse(Scheme):
         k = self.zeros_per_column(rows)
         if k == 0 or out.size == 0:
             return out
-        # keys[c, r] is the key of element (r, c); column-major so each column is a row of keys
-        keys = np.empty((cols, rows), np.float64)
-        _sampling.uniform_(keys, seed=seed, stream=substream(stream, "sparse_mask"), threads=threads)
-        zero_rows = np.argsort(keys, axis=1, kind="stable")[:, :k] if k < rows else slice(None)
-        if k < rows:
-            out[zero_rows, np.arange(cols)[:, None]] = 0
-        else:
+        if k == rows:
             out[...] = 0
+            return out
+        # Key of element (r, c) is element c * rows + r of the mask stream; the k smallest
+        # keys of a column are zeroed. Column blocks (offset=) keep memory bounded.
+        mask_stream = substream(stream, "sparse_mask")
+        cols_per_block = max(1, (1 << 22) // rows)
+        for c0 in range(0, cols, cols_per_block):
+            c1 = min(cols, c0 + cols_per_block)
+            keys = np.empty((c1 - c0, rows), np.float64)
+            _sampling.uniform_(keys, seed=seed, stream=mask_stream, offset=c0 * rows, threads=threads)
+            zero_rows = np.argsort(keys, axis=1, kind="stable")[:, :k]
+            out[zero_rows, np.arange(c0, c1)[:, None]] = 0
         return out
 
 

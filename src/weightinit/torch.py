@@ -78,8 +78,7 @@ def _threads():
 
 
 def _check_tensor(tensor):
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
+    _check_is_tensor(tensor)
     if tensor.dtype not in _SUPPORTED:
         raise TypeError(f"tensor must have dtype float16, bfloat16, float32 or float64, got {tensor.dtype}")
 
@@ -152,9 +151,14 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
     return _random(tensor, _s.TruncatedNormal(mean, std, a, b), generator)
 
 
+def _check_is_tensor(tensor):
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
+
+
 def constant_(tensor, val: float):
-    """Fill `tensor` with `val`."""
-    _check_tensor(tensor)
+    """Fill `tensor` with `val` (any dtype, as torch: it draws nothing)."""
+    _check_is_tensor(tensor)
     with torch.no_grad():
         return tensor.fill_(val)
 
@@ -166,7 +170,7 @@ def ones_(tensor):
 
 def zeros_(tensor):
     """Fill `tensor` with zeros."""
-    _check_tensor(tensor)
+    _check_is_tensor(tensor)
     with torch.no_grad():
         return tensor.zero_()
 
