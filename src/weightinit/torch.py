@@ -335,6 +335,11 @@ def init_module_(module, seed=0, *, threads=None):
     ``reset_parameters`` its parameters are left unchanged, with a warning.
     A parameter shared by several modules (tied weights) is initialized once, by the
     first module that owns it in ``module.named_modules()`` order.
+    ``threads=None`` uses ``torch.get_num_threads()``; the values never depend on it.
+    Parameters on other devices are filled on the CPU and copied.
+
+    >>> model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.LayerNorm(16))
+    >>> model = init_module_(model, seed=0)  # "0.weight", "0.bias", "1.weight", "1.bias"
     """
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
@@ -371,9 +376,9 @@ def _fallback(mod, mname, seed):
     if callable(reset):
         warnings.warn(f"init_module_: no weightinit rule for {what}; ran its reset_parameters() "
                       "under torch's RNG seeded from (seed, module name)", stacklevel=3)
-        torch_seed = stream_id(f"{seed}/{mname}") >> 1  # torch.manual_seed takes < 2**63
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(torch_seed)
+        torch_seed = stream_id(f"{seed}/{mname}") >> 1  # torch seeds are < 2**63
+        with torch.random.fork_rng(devices=[]):  # restores the global CPU generator afterwards
+            torch.default_generator.manual_seed(torch_seed)
             with torch.no_grad():
                 reset()
     else:
