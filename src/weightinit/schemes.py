@@ -112,12 +112,17 @@ class Scheme:
                         "whole tensor, so it cannot fill a chunk; use init_ on the whole tensor")
 
     def to_dict(self) -> dict:
-        """JSON-able dict: ``{"name": ..., <parameters>}``."""
+        """JSON-able dict ``{"name": ..., **params}`` with ``get(name, **params) == self``:
+        the parameters are the initializer's keyword names (``std``, not ``stddev``)."""
         d = {"name": self.name}
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            d[f.name] = list(v) if isinstance(v, tuple) else v
+            d[_DICT_KEYS.get(f.name, f.name)] = list(v) if isinstance(v, tuple) else v
         return d
+
+
+# Dataclass fields named differently from the initializer keywords (std is the method).
+_DICT_KEYS = {"stddev": "std"}
 
 
 class _Elementwise(Scheme):
@@ -322,6 +327,13 @@ class Constant(_Elementwise):
     def plan(self, shape):
         return "constant", (self.value,)
 
+    def to_dict(self) -> dict:
+        if self.value == 1.0:
+            return {"name": "ones"}
+        if self.value == 0.0 and math.copysign(1.0, self.value) > 0:  # not -0.0
+            return {"name": "zeros"}
+        return {"name": "constant", "value": self.value}
+
 
 # ---------------------------------------------------------------- structured schemes
 
@@ -500,10 +512,6 @@ class DeltaOrthogonal(Scheme):
         return delta_orthogonal_(out, self.gain, seed=seed, stream=stream, threads=threads)
 
 
-_CLASSES = {c.name: c for c in (VarianceScaling, Uniform, Normal, TruncatedNormal, Constant,
-                                Eye, Dirac, Sparse, Orthogonal, DeltaOrthogonal)}
-
-
 # ---------------------------------------------------------------- named initializers
 
 def _positive_gain(gain):
@@ -607,16 +615,9 @@ def get(name, **overrides) -> Scheme:
 
 
 def from_dict(d) -> Scheme:
-    """Rebuild a scheme from ``scheme.to_dict()`` (or its JSON round trip)."""
-    if not isinstance(d, dict) or "name" not in d:
-        raise TypeError(f"d must be a dict with a 'name' key, got {d!r}")
+    """Rebuild a scheme from ``scheme.to_dict()`` (or its JSON round trip):
+    ``get(d["name"], **other keys)``."""
+    if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+        raise TypeError(f"d must be a dict with a 'name' string, got {d!r}")
     params = dict(d)
-    name = params.pop("name")
-    if name not in _CLASSES:
-        raise ValueError(f"unknown scheme name {name!r}; known: {', '.join(sorted(_CLASSES))}")
-    cls = _CLASSES[name]
-    fields = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(params) - fields)
-    if unknown:
-        raise ValueError(f"scheme {name!r} has no parameter(s) {', '.join(unknown)}")
-    return cls(**params)
+    return get(params.pop("name"), **params)
