@@ -609,7 +609,8 @@ def get(name, **overrides) -> Scheme:
     params = inspect.signature(factory).parameters
     unknown = sorted(set(overrides) - set(params))
     if unknown:
-        raise TypeError(f"{key} does not take parameter(s) {', '.join(unknown)}; "
+        # ValueError: overrides usually come from data (spec files, to_dict output)
+        raise ValueError(f"{key} does not take parameter(s) {', '.join(unknown)}; "
                         f"it takes: {', '.join(params) or 'none'}")
     return factory(**overrides)
 
