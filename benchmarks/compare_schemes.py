@@ -80,9 +80,16 @@ def main():
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, best of {args.repeat}")
     print(f"{'':<48} {'torch (s)':>10} {'weightinit (s)':>12} {'speed-up':>9}")
 
+    bench_model(args)
+    for dtype in (torch.float32, torch.bfloat16):
+        bench_tensor(args, dtype)
+
+
+def bench_model(args):
     model = GPT2(args.layers)
     n = sum(p.numel() for p in model.parameters())
     label = f"GPT-2 ({args.layers} layers, {n / 1e6:.1f}M params)"
+    winit.init_module_(model, seed=0)  # warm-up (both sides then write touched memory)
     row(f"{label} init", best(lambda: torch_reset(model), args.repeat),
         best(lambda: winit.init_module_(model, seed=0), args.repeat))
 
@@ -91,19 +98,19 @@ def main():
             m = GPT2(args.layers)
         winit.init_module_(m.to_empty(device="cpu"), seed=0)
 
+    wi_build()  # warm-up: the first construction on the meta device is slow
     row(f"{label} construct+init", best(lambda: GPT2(args.layers), args.repeat),
         best(wi_build, args.repeat))
-    del model
 
-    for dtype in (torch.float32, torch.bfloat16):
-        w = torch.empty(args.size, args.size, dtype=dtype)
-        w.zero_()  # touch the pages once so that neither side pays the first-touch faults
-        name = f"{args.size}x{args.size} {str(dtype).split('.')[1]}"
-        for fn in ("kaiming_uniform_", "trunc_normal_"):
-            kwargs = {"std": 0.02, "a": -0.04, "b": 0.04} if fn == "trunc_normal_" else {"a": math.sqrt(5)}
-            row(f"{fn} {name}", best(lambda: getattr(tinit, fn)(w, **kwargs), args.repeat),
-                best(lambda: getattr(winit, fn)(w, **kwargs), args.repeat))
-        del w
+
+def bench_tensor(args, dtype):
+    w = torch.empty(args.size, args.size, dtype=dtype)
+    w.zero_()  # touch the pages once so that neither side pays the first-touch faults
+    name = f"{args.size}x{args.size} {str(dtype).split('.')[1]}"
+    for fn in ("kaiming_uniform_", "trunc_normal_"):
+        kwargs = {"std": 0.02, "a": -0.04, "b": 0.04} if fn == "trunc_normal_" else {"a": math.sqrt(5)}
+        row(f"{fn} {name}", best(lambda: getattr(tinit, fn)(w, **kwargs), args.repeat),
+            best(lambda: getattr(winit, fn)(w, **kwargs), args.repeat))
 
 
 if __name__ == "__main__":

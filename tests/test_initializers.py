@@ -1,7 +1,6 @@
 import math
 import subprocess
 import sys
-import warnings
 
 import ml_dtypes
 import numpy as np

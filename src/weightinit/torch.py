@@ -42,7 +42,6 @@ import math
 import os
 import warnings
 
-import numpy as np
 import torch
 
 from . import schemes as _s
