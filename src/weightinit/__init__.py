@@ -5,10 +5,15 @@ index, distribution, parameters, dtype): see docs/streams.md.
 """
 from ._sampling import constant_, normal_, ones_, philox4x32, trunc_normal_, uniform_, zeros_
 from ._simd import available_simd_paths, simd_path
+from . import schemes
+from .fans import calculate_gain, compute_fans
+from .initializers import *  # noqa: F403 (named initializers, see initializers.__all__)
+from .initializers import __all__ as _initializer_names
 
 __version__ = "0.1.0"
 
 __all__ = [
     "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
     "philox4x32", "simd_path", "available_simd_paths", "__version__",
+    "schemes", "compute_fans", "calculate_gain", *_initializer_names,
 ]
