@@ -36,6 +36,7 @@ typedef struct {
     int clamp;
     double lo, hi;
     wi_tn_consts tn;
+    int stream_stores;             /* write the output with non-temporal stores */
 } wi_job;
 
 typedef void (*wi_tiles_fn)(const wi_job *job, uint64_t tile_begin, uint64_t tile_end);

@@ -15,6 +15,7 @@
 #include "fill_job.h"
 #include "philox.h"
 #include "convert.h"
+#include <string.h>
 
 #define WI_CAT2(a, b) a##_##b
 #define WI_CAT(a, b) WI_CAT2(a, b)
@@ -289,6 +290,28 @@ static void store_16(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
     }
 }
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#define WI_HAVE_STREAM 1
+/* Copy with non-temporal stores: for outputs larger than the cache, the
+ * destination is then written without first being read into the cache. */
+static void stream_copy(char *dst, const char *src, size_t bytes) {
+    size_t head = (64 - ((uintptr_t)dst & 63)) & 63;
+    if (head > bytes) head = bytes;
+    memcpy(dst, src, head);
+    dst += head; src += head; bytes -= head;
+    size_t body = bytes & ~(size_t)63;
+    for (size_t i = 0; i < body; i += 64) {
+#ifdef __AVX512F__
+        _mm512_stream_si512((__m512i *)(dst + i), _mm512_loadu_si512((const void *)(src + i)));
+#else
+        _mm256_stream_si256((__m256i *)(dst + i), _mm256_loadu_si256((const __m256i *)(src + i)));
+        _mm256_stream_si256((__m256i *)(dst + i + 32), _mm256_loadu_si256((const __m256i *)(src + i + 32)));
+#endif
+    }
+    memcpy(dst + body, src + body, bytes - body);
+}
+#endif
+
 static size_t dtype_size(wi_dtype d) { return d == WI_F64 ? 8 : d == WI_F32 ? 4 : 2; }
 
 void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
@@ -297,6 +320,13 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
     const uint64_t E = j->tile_elems;
     const int wide = E == 2 * NB;              /* 64-bit samples */
     const size_t es = dtype_size(j->dtype);
+#ifdef WI_HAVE_STREAM
+    char stage[4 * NB * sizeof(float)] __attribute__((aligned(64)));
+    const int nt = j->stream_stores;
+#else
+    const int nt = 0;
+    char *stage = NULL;
+#endif
     for (uint64_t t = tile_begin; t < tile_end; t++) {
         gen_words(j, t, w);
         if (j->dist == WI_UNIFORM) { if (wide) tile_uniform64(j, w, v.d); else tile_uniform32(j, w, v.f); }
@@ -307,10 +337,17 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
         uint64_t end = j->offset + j->n, hi = end - first < E ? end - first : E;
         uint64_t cnt = hi - lo;
         char *o = (char *)j->out + (first + lo - j->offset) * es;
+        char *d = nt ? stage : o;
         switch (j->dtype) {
-        case WI_F64: store_f64(j, v.d + lo, (double *)o, cnt); break;
-        case WI_F32: store_f32(j, v.f + lo, (float *)o, cnt); break;
-        default: store_16(j, v.f + lo, (uint16_t *)o, cnt);
+        case WI_F64: store_f64(j, v.d + lo, (double *)d, cnt); break;
+        case WI_F32: store_f32(j, v.f + lo, (float *)d, cnt); break;
+        default: store_16(j, v.f + lo, (uint16_t *)d, cnt);
         }
+#ifdef WI_HAVE_STREAM
+        if (nt) stream_copy(o, stage, cnt * es);
+#endif
     }
+#ifdef WI_HAVE_STREAM
+    if (nt) _mm_sfence();   /* order the streaming stores before the caller reads */
+#endif
 }

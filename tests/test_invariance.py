@@ -99,3 +99,16 @@ def test_seeds_and_streams_change_values():
     assert not np.array_equal(a, wi.normal_(np.empty(1000), seed=2, stream=0))
     assert not np.array_equal(a, wi.normal_(np.empty(1000), seed=1, stream=1))
     assert not np.array_equal(wi.normal_(np.empty(1000)), wi.normal_(np.empty(1000)))   # fresh entropy
+
+
+@pytest.mark.parametrize("dt", ["float32", "bfloat16", "float64"])
+def test_streaming_stores_for_large_buffers_keep_bits(dt):
+    """Outputs of 64 MiB and more are written with non-temporal stores; a large,
+    misaligned fill equals small cached fills of the same range."""
+    dtype = DTYPES[dt]
+    n = (72 << 20) // dtype.itemsize + 13
+    big = np.empty(n + 1, dtype)[1:]
+    FILLS["trunc_normal"](big, offset=5)
+    for start in (0, n // 2 + 7, n - 4099):
+        part = FILLS["trunc_normal"](np.empty(4099, dtype), offset=5 + start)
+        assert np.array_equal(_bits(big[start:start + 4099]), _bits(part)), start
