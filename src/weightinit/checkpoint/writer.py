@@ -167,12 +167,12 @@ class _Plan:
                 raise ValueError(f"max_shard_size needs a directory as path, got a .safetensors file {path!r}")
             self.directory = os.path.dirname(os.path.abspath(path))
             self.files = [_layout_safetensors(entries, os.path.basename(path), seed, spec.metadata)]
-            self.progress_name = os.path.basename(path) + ".progress.json"
+            self.progress_name = os.path.basename(path) + ".progress"
         else:
             if path.endswith((".safetensors", ".npy", ".json")):
                 raise ValueError(f"path must be a directory for format {fmt!r}, got {path!r}")
             self.directory = os.path.abspath(path)
-            self.progress_name = ".weightinit-progress.json"
+            self.progress_name = ".weightinit-progress"
             if spec.config is not None:
                 cfg = dict(spec.config)
                 cfg["dtype"] = cfg["torch_dtype"] = dtype or spec.dtype
