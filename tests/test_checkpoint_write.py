@@ -332,3 +332,32 @@ def test_progress_bar_and_summary(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "wrote 8 tensors" in err and "seed 7" in err
     assert "tensors 8/8" in err
+
+
+class WholeTensorNormal:
+    """A non-elementwise scheme (like orthogonal): only init_ of the whole tensor."""
+    elementwise = False
+
+    def __init__(self):
+        self.calls = 0
+
+    def to_dict(self):
+        return {"name": "normal", "mean": 0.0, "std": 0.5}
+
+    def std(self, shape):
+        return 0.5
+
+    def init_(self, out, *, seed, stream, threads=None):
+        self.calls += 1
+        return wi.normal_(out, 0.0, 0.5, seed=seed, stream=stream, threads=threads)
+
+
+def test_non_elementwise_scheme_generated_whole_then_copied(tmp_path, small_chunks):
+    from weightinit.checkpoint import CheckpointSpec, TensorSpec
+    scheme = WholeTensorNormal()
+    spec = CheckpointSpec([TensorSpec("q", (64, 48), scheme)], seed=3)
+    create_checkpoint(spec, tmp_path / "a.safetensors", progress=False)
+    assert scheme.calls == 1, "the whole tensor should be generated once, then copied chunk by chunk"
+    got, _ = load_safetensors(tmp_path / "a.safetensors")
+    ref = wi.normal_(np.empty((64, 48), np.float32), 0.0, 0.5, seed=3, stream="q")
+    assert_bits_equal(got["q"], ref, "q")

@@ -32,10 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-try:  # the scheme API (weightinit.schemes); see _schemes_compat until it lands
-    from .. import schemes as _schemes
-except ImportError:  # pragma: no cover - removed after rebasing on main
-    from . import _schemes_compat as _schemes
+from .. import schemes as _schemes
 
 from .._buffers import _BF16
 
