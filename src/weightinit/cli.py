@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # one module per subcommand; add new ones here
-COMMANDS = ["demo"]
+COMMANDS = ["demo", "create", "inspect"]
 
 
 def build_parser() -> argparse.ArgumentParser:

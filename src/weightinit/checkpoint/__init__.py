@@ -1,0 +1,17 @@
+"""Checkpoint creation: random-weight checkpoints written straight to disk.
+
+- :func:`create_checkpoint` writes safetensors (single file, or shards + index) or one
+  .npy per tensor, chunk by chunk through memory maps, resumable, in bounded memory.
+- :func:`load_spec` / :func:`parse_spec` read a spec (TOML / JSON / dict);
+  :func:`preset` builds one for ``gpt2`` or ``llama`` from a Hugging Face config.
+- :func:`inspect_checkpoint` reads a checkpoint back with per-tensor statistics.
+"""
+from .presets import PRESETS, preset, preset_config
+from .reader import inspect_checkpoint, read_checkpoint
+from .spec import CheckpointSpec, TensorSpec, load_spec, parse_spec
+from .writer import CheckpointResult, create_checkpoint, parse_size
+
+__all__ = [
+    "create_checkpoint", "CheckpointResult", "CheckpointSpec", "TensorSpec", "load_spec", "parse_spec",
+    "preset", "preset_config", "PRESETS", "inspect_checkpoint", "read_checkpoint", "parse_size",
+]

@@ -1,0 +1,172 @@
+"""Model presets: checkpoint specs with the tensor names, shapes and initialization
+that Hugging Face `transformers` uses, built from a config.json or built-in defaults.
+
+- ``gpt2``: GPT2LMHeadModel. Embeddings and Conv1D weights (stored (in, out)) are
+  normal(0, initializer_range); the residual projections ``attn.c_proj.weight`` and
+  ``mlp.c_proj.weight`` use initializer_range / sqrt(2 * n_layer) (GPT-2 paper);
+  biases zero; LayerNorm weight one, bias zero; ``lm_head`` tied to ``wte`` unless
+  ``tie_word_embeddings`` is false.
+- ``llama``: LlamaForCausalLM. Embedding and every Linear normal(0, initializer_range),
+  grouped-query k/v projections (num_key_value_heads), RMSNorm weights one,
+  ``lm_head.weight`` unless ``tie_word_embeddings``; biases (zero) only with
+  ``attention_bias`` / ``mlp_bias``.
+
+Not reproduced: transformers zeroes the ``pad_token_id`` row of the embedding when
+a padding index is set; the presets leave that row random.
+"""
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+
+from .spec import CheckpointSpec, TensorSpec, _schemes, resolve_dtype
+
+__all__ = ["PRESETS", "preset", "preset_config"]
+
+_GPT2_DEFAULTS = {
+    "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"],
+    "vocab_size": 50257, "n_positions": 1024, "n_embd": 768, "n_layer": 12, "n_head": 12,
+    "n_inner": None, "activation_function": "gelu_new", "resid_pdrop": 0.1, "embd_pdrop": 0.1,
+    "attn_pdrop": 0.1, "layer_norm_epsilon": 1e-5, "initializer_range": 0.02,
+    "bos_token_id": 50256, "eos_token_id": 50256, "tie_word_embeddings": True,
+}
+_LLAMA_DEFAULTS = {  # LlamaConfig() defaults (Llama-2-7B shapes)
+    "model_type": "llama", "architectures": ["LlamaForCausalLM"],
+    "vocab_size": 32000, "hidden_size": 4096, "intermediate_size": 11008, "num_hidden_layers": 32,
+    "num_attention_heads": 32, "num_key_value_heads": None, "head_dim": None, "hidden_act": "silu",
+    "max_position_embeddings": 2048, "initializer_range": 0.02, "rms_norm_eps": 1e-6,
+    "bos_token_id": 1, "eos_token_id": 2, "tie_word_embeddings": False, "rope_theta": 10000.0,
+    "attention_bias": False, "mlp_bias": False,
+}
+
+
+def _int(cfg: dict, key: str, minimum: int = 1) -> int:
+    v = cfg.get(key)
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"config {key} must be an int, got {type(v).__name__} {v!r}")
+    if v < minimum:
+        raise ValueError(f"config {key} must be >= {minimum}, got {v}")
+    return int(v)
+
+
+def _float(cfg: dict, key: str) -> float:
+    v = cfg.get(key)
+    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0:
+        raise ValueError(f"config {key} must be a finite number >= 0, got {v!r}")
+    return float(v)
+
+
+def _normal(std):
+    return _schemes.get("normal", mean=0.0, std=std)
+
+
+def _gpt2(cfg: dict) -> list:
+    L, d = _int(cfg, "n_layer", 0), _int(cfg, "n_embd")
+    V, P = _int(cfg, "vocab_size"), _int(cfg, "n_positions")
+    n_head = _int(cfg, "n_head")
+    if d % n_head:
+        raise ValueError(f"config n_embd ({d}) must be divisible by n_head ({n_head})")
+    inner = d * 4 if cfg.get("n_inner") is None else _int(cfg, "n_inner")
+    r = _float(cfg, "initializer_range")
+    w, resid = _normal(r), _normal(r / math.sqrt(2 * L) if L else r)
+    zeros, ones = _schemes.get("zeros"), _schemes.get("ones")
+    T = TensorSpec
+    out = [T("transformer.wte.weight", (V, d), w), T("transformer.wpe.weight", (P, d), w)]
+    for i in range(L):
+        p = f"transformer.h.{i}."
+        out += [
+            T(p + "ln_1.weight", (d,), ones), T(p + "ln_1.bias", (d,), zeros),
+            T(p + "attn.c_attn.weight", (d, 3 * d), w), T(p + "attn.c_attn.bias", (3 * d,), zeros),
+            T(p + "attn.c_proj.weight", (d, d), resid), T(p + "attn.c_proj.bias", (d,), zeros),
+            T(p + "ln_2.weight", (d,), ones), T(p + "ln_2.bias", (d,), zeros),
+            T(p + "mlp.c_fc.weight", (d, inner), w), T(p + "mlp.c_fc.bias", (inner,), zeros),
+            T(p + "mlp.c_proj.weight", (inner, d), resid), T(p + "mlp.c_proj.bias", (d,), zeros),
+        ]
+    out += [T("transformer.ln_f.weight", (d,), ones), T("transformer.ln_f.bias", (d,), zeros)]
+    if cfg.get("tie_word_embeddings", True) is False:
+        out.append(T("lm_head.weight", (V, d), w))
+    return out
+
+
+def _llama(cfg: dict) -> list:
+    L, d = _int(cfg, "num_hidden_layers", 0), _int(cfg, "hidden_size")
+    V, inter = _int(cfg, "vocab_size"), _int(cfg, "intermediate_size")
+    nh = _int(cfg, "num_attention_heads")
+    nkv = nh if cfg.get("num_key_value_heads") is None else _int(cfg, "num_key_value_heads")
+    if nh % nkv:
+        raise ValueError(f"config num_attention_heads ({nh}) must be divisible by num_key_value_heads ({nkv})")
+    if cfg.get("head_dim") is None:
+        if d % nh:
+            raise ValueError(f"config hidden_size ({d}) must be divisible by num_attention_heads ({nh})")
+        hd = d // nh
+    else:
+        hd = _int(cfg, "head_dim")
+    r = _float(cfg, "initializer_range")
+    w, zeros, ones = _normal(r), _schemes.get("zeros"), _schemes.get("ones")
+    abias, mbias = bool(cfg.get("attention_bias", False)), bool(cfg.get("mlp_bias", False))
+    T = TensorSpec
+    out = [T("model.embed_tokens.weight", (V, d), w)]
+    for i in range(L):
+        p = f"model.layers.{i}."
+        for proj, rows in (("q_proj", nh * hd), ("k_proj", nkv * hd), ("v_proj", nkv * hd)):
+            out.append(T(p + f"self_attn.{proj}.weight", (rows, d), w))
+            if abias:
+                out.append(T(p + f"self_attn.{proj}.bias", (rows,), zeros))
+        out.append(T(p + "self_attn.o_proj.weight", (d, nh * hd), w))
+        if abias:
+            out.append(T(p + "self_attn.o_proj.bias", (d,), zeros))
+        for proj, shape in (("gate_proj", (inter, d)), ("up_proj", (inter, d)), ("down_proj", (d, inter))):
+            out.append(T(p + f"mlp.{proj}.weight", shape, w))
+            if mbias:
+                out.append(T(p + f"mlp.{proj}.bias", (shape[0],), zeros))
+        out += [T(p + "input_layernorm.weight", (d,), ones), T(p + "post_attention_layernorm.weight", (d,), ones)]
+    out.append(T("model.norm.weight", (d,), ones))
+    if not cfg.get("tie_word_embeddings", False):
+        out.append(T("lm_head.weight", (V, d), w))
+    return out
+
+
+PRESETS = {"gpt2": (_GPT2_DEFAULTS, _gpt2), "llama": (_LLAMA_DEFAULTS, _llama)}
+
+
+def preset_config(name: str, config=None, **overrides) -> dict:
+    """The full config of preset `name`: built-in defaults, updated by `config`
+    (a dict or a path to a config.json), then by `overrides`."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    cfg = dict(PRESETS[name][0])
+    if config is not None:
+        if isinstance(config, (str, os.PathLike)):
+            with open(config, encoding="utf-8") as fh:
+                try:
+                    config = json.load(fh)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"config {os.fspath(config)!r}: invalid JSON: {exc}") from None
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict or a path to a config.json, got {type(config).__name__}")
+        mt = config.get("model_type", name)
+        if mt != name:
+            raise ValueError(f"config model_type {mt!r} does not match preset {name!r}")
+        cfg.update(config)
+    cfg.update(overrides)
+    return cfg
+
+
+def preset(name: str, config=None, *, dtype=None, seed=None, **overrides) -> CheckpointSpec:
+    """CheckpointSpec for a preset ('gpt2' or 'llama').
+
+    `config` is a Hugging Face config dict or path to config.json (missing keys take the
+    built-in defaults: GPT-2 small for gpt2, LlamaConfig() for llama); `overrides` replace
+    single config keys (``preset('llama', num_hidden_layers=2)``). The default dtype is
+    `dtype`, else the config's ``dtype``/``torch_dtype``, else float32. The resulting spec
+    carries the config, written as config.json next to the weights by create_checkpoint.
+    """
+    cfg = preset_config(name, config, **overrides)
+    tensors = PRESETS[name][1](cfg)
+    if dtype is None:
+        dtype = cfg.get("dtype") or cfg.get("torch_dtype") or "float32"
+    dtype = resolve_dtype(dtype)
+    cfg["dtype"] = cfg["torch_dtype"] = dtype
+    return CheckpointSpec(tensors, seed=seed, dtype=dtype, config=cfg)
