@@ -60,7 +60,16 @@ static int HFN(reflector)(R *x, int64_t len, int64_t st, R *tau) {
  * columnwise), with G = V^T V from the product kernel. */
 static void HFN(build_T)(HFN(ws) *w, int64_t L, int64_t kb, const R *tau, R *T) {
     R *G = w->G;
-    w->K->GEMM(kb, kb, L, w->V, 1, NB, w->V, NB, 1, G, NB, 1, WI_HH_SET, w->scratch);
+    const R *V = w->V;
+    const wi_hh_kernels *K = w->K;
+    int nt = useful_threads(w->nt, 2.0 * (double)L * (double)kb * (double)kb);
+    int64_t nch = (kb + 31) / 32;     /* column chunks of G: same bits for any split */
+    (void)nt;
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
+    for (int64_t ch = 0; ch < nch; ch++) {
+        int64_t c0 = ch * 32, n = kb - c0 < 32 ? kb - c0 : 32;
+        K->GEMM(kb, n, L, V, 1, NB, V + c0, NB, 1, G + c0, NB, 1, WI_HH_SET, HFN(tbuf)(w));
+    }
     for (int64_t i = 0; i < kb; i++) {
         for (int64_t r = 0; r < i; r++) {
             double s = 0.0;
