@@ -1,1 +1,56 @@
-# Bindings of the Householder (orthogonal) kernels; filled in by that issue.
+# Bindings of the Householder (orthogonal) kernels: csrc/householder.h.
+# Included from _core.pyx; the Python layer (weightinit.orthogonal) validates.
+
+cdef extern from "householder.h":
+    ctypedef struct wi_orthogonal_request:
+        void *out
+        uint64_t rows
+        uint64_t cols
+        wi_dtype dtype
+        double gain
+        uint64_t seed
+        uint64_t stream
+        int threads
+        int isa
+    int wi_orthogonal(const wi_orthogonal_request *req) nogil
+    int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa) nogil
+    int WI_ENOMEM
+
+
+cdef _check_linalg(int code):
+    if code == WI_ENOMEM:
+        raise MemoryError("weightinit: could not allocate the Householder workspace")
+    _check(code)
+
+
+def orthogonal(uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, double gain,
+               uint64_t seed, uint64_t stream, int threads, int isa):
+    """Haar-orthogonal rows x cols (row-major) matrix times gain at address ptr."""
+    cdef wi_orthogonal_request r
+    cdef int code
+    if ptr == 0 and rows * cols:
+        raise ValueError("null buffer")
+    r.out = <void *>ptr
+    r.rows = rows
+    r.cols = cols
+    r.dtype = DTYPE_CODES[dtype]
+    r.gain = gain
+    r.seed = seed
+    r.stream = stream
+    r.threads = threads
+    r.isa = isa
+    with nogil:
+        code = wi_orthogonal(&r)
+    _check_linalg(code)
+
+
+def orthogonalize(uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, int threads, int isa):
+    """In place: the rows x cols (row-major) matrix at ptr becomes the Q factor
+    of its QR (of its transpose when rows < cols) with positive diag(R)."""
+    cdef int code
+    cdef wi_dtype d = DTYPE_CODES[dtype]
+    if ptr == 0 and rows * cols:
+        raise ValueError("null buffer")
+    with nogil:
+        code = wi_orthogonalize(<void *>ptr, rows, cols, d, threads, isa)
+    _check_linalg(code)

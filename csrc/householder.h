@@ -1,0 +1,45 @@
+/* weightinit C core: Householder kernels (orthogonal initialization).
+ *
+ * A rows x cols row-major buffer is treated as the matrix Q of size M x N,
+ * M = max(rows, cols), N = min(rows, cols): Q = out when rows >= cols
+ * (orthonormal columns), Q = out^T when rows < cols (orthonormal rows).
+ * float64 is computed in float64; float32, float16 and bfloat16 in float32
+ * (16-bit outputs through a float32 work copy, rounded once, nearest-even). */
+#ifndef WEIGHTINIT_HOUSEHOLDER_H
+#define WEIGHTINIT_HOUSEHOLDER_H
+#include "weightinit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WI_ENOMEM 6         /* workspace allocation failed */
+
+typedef struct {
+    void *out;          /* rows * cols elements of dtype, C-contiguous */
+    uint64_t rows, cols;
+    wi_dtype dtype;
+    double gain;        /* finite; the result is gain * Q */
+    uint64_t seed, stream;
+    int threads;        /* >= 1 */
+    int isa;            /* wi_isa */
+} wi_orthogonal_request;
+
+/* Haar-distributed Q (Stewart 1980): Q = H_0 ... H_{N-1} [I; 0] D, where H_j
+ * (0-based) acts on rows j..M-1 and is the Householder reflector (xLARFG
+ * conventions) of x_j = the normal samples of stream (seed, stream) at flat
+ * indices j*M + j .. j*M + M-1 (the lower part of column j of a column-major
+ * M x N sample matrix; float64 samples for float64 output, float32 samples
+ * otherwise), H_j x_j = beta_j e_j, and D_jj = sign(beta_j) (+1 for 0). This
+ * has the law of the Q factor, with positive diag(R), of the QR factorization
+ * of an M x N Gaussian matrix. */
+int wi_orthogonal(const wi_orthogonal_request *req);
+
+/* a <- Q of a = QR (rows >= cols) or of a^T = QR (rows < cols, then a <- Q^T),
+ * with positive diag(R) (R_jj = 0 counts as positive). */
+int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
