@@ -82,3 +82,17 @@ def test_python_m_experiments_help():
     r = subprocess.run([sys.executable, "-m", "weightinit.experiments", "xavier-vs-he", "--help"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and "--seeds" in r.stdout, r.stderr
+
+
+def test_torch_backend_matches_numpy_backprop():
+    pytest.importorskip("torch")
+    kw = dict(seeds=(0,), epochs=2, variants=("shallow",), schemes=("he_normal",))
+    a = xh.run(backend="numpy", **kw)
+    b = xh.run(backend="torch", **kw)
+    for ra, rb in zip(a.runs, b.runs):
+        # same float64 weights, same batches: the two backprops agree to rounding
+        np.testing.assert_allclose(ra.train_loss, rb.train_loss, rtol=1e-6,
+                                   err_msg=f"{ra.activation}: numpy vs torch training loss per epoch")
+        np.testing.assert_allclose(ra.test_acc, rb.test_acc, atol=1 / 450 + 1e-12)
+    with pytest.raises(ValueError, match="backend"):
+        xh.run(backend="jax", **kw)

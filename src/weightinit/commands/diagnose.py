@@ -47,6 +47,10 @@ def run(args) -> int:
     print(rep.table())
     v = rep.verdict()
     print(v)
+    if v.status != "healthy":
+        from weightinit.diagnostics.recommend import recommend
+        rec = recommend(args.activation, "linear")
+        print(f"recommended for {args.activation}: {rec.name} ({rec.reason})")
     if args.plot:
         from weightinit.diagnostics.plots import plot_report
         print(f"plot: {plot_report(args.plot, rep)}")

@@ -50,15 +50,23 @@ def accuracy(net, x, y):
     return float(np.mean(np.argmax(logits, axis=1) == y))
 
 
-def train_mlp(data, *, hidden, depth, activation, scheme, seed, epochs, lr, batch_size, clip=None):
+def train_mlp(data, *, hidden, depth, activation, scheme, seed, epochs, lr, batch_size, backend="numpy"):
     """Train ``in -> hidden x depth -> 10`` with plain mini-batch SGD. Weights from
     ``scheme`` (streams ``"layer{i}.weight"``), biases zero, batch order from
     ``numpy.random.default_rng(seed)``. Returns dict with per-epoch ``test_acc``,
-    ``train_loss`` (epoch 0 = before training) and ``diverged``."""
+    ``train_loss`` (epoch 0 = before training) and ``diverged``.
+
+    ``backend="torch"`` trains the same network (same initial weights, same batches,
+    float64) with torch autograd and ``torch.optim.SGD``: a cross-check of the numpy
+    backprop."""
     xtr, ytr, xte, yte = data
     widths = [xtr.shape[1]] + [hidden] * depth + [int(ytr.max()) + 1]
     net = MLP.build(widths, activation, per_layer(scheme, len(widths) - 1, "scheme"), resolve_scheme("zeros", "bias"),
                     seed=seed, output_activation=False)
+    if backend == "torch":
+        return _train_torch(net, data, seed=seed, epochs=epochs, lr=lr, batch_size=batch_size)
+    if backend != "numpy":
+        raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
     rng = np.random.default_rng(seed)
     test_acc = [accuracy(net, xte, yte)]
     losses = [float(softmax_xent(net.forward(xtr)[1][-1], ytr)[0])]
@@ -85,6 +93,61 @@ def train_mlp(data, *, hidden, depth, activation, scheme, seed, epochs, lr, batc
         losses.append(tot / cnt)
         test_acc.append(accuracy(net, xte, yte))
     while len(test_acc) < epochs + 1:   # a diverged run stays at its last (chance) accuracy
+        test_acc.append(0.0)
+        losses.append(float("nan"))
+    return {"test_acc": np.array(test_acc), "train_loss": np.array(losses), "diverged": diverged}
+
+
+def _train_torch(net, data, *, seed, epochs, lr, batch_size):
+    try:
+        import torch
+    except ImportError:
+        raise ImportError("backend='torch' needs PyTorch: pip install 'weightinit[torch]'") from None
+    nn = torch.nn
+    acts = {"linear": nn.Identity, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU, "selu": nn.SELU,
+            "leaky_relu": lambda: nn.LeakyReLU(net.slope), "gelu": lambda: nn.GELU(approximate="tanh")}
+    mods = []
+    for i, (w, b) in enumerate(zip(net.weights, net.biases)):
+        lin = nn.Linear(w.shape[1], w.shape[0], dtype=torch.float64)
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(w))
+            lin.bias.copy_(torch.from_numpy(b))
+        mods.append(lin)
+        if i < len(net.weights) - 1:
+            mods.append(acts[net.activation]())
+    model = nn.Sequential(*mods)
+    xtr, ytr, xte, yte = (torch.from_numpy(a) for a in data)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+
+    def evaluate():
+        with torch.no_grad():
+            logits = model(xte)
+            if not torch.isfinite(logits).all():
+                return 0.0, float(nn.functional.cross_entropy(model(xtr), ytr))
+            return float((logits.argmax(1) == yte).double().mean()), float(nn.functional.cross_entropy(model(xtr), ytr))
+
+    acc0, loss0 = evaluate()
+    test_acc, losses, diverged = [acc0], [loss0], False
+    for _ in range(epochs):
+        order = torch.from_numpy(rng.permutation(ytr.numel()))
+        tot, cnt = 0.0, 0
+        for s in range(0, ytr.numel(), batch_size):
+            idx = order[s: s + batch_size]
+            loss = nn.functional.cross_entropy(model(xtr[idx]), ytr[idx])
+            if not torch.isfinite(loss):
+                diverged = True
+                break
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            tot += loss.item() * idx.numel()
+            cnt += idx.numel()
+        if diverged:
+            break
+        losses.append(tot / cnt)
+        test_acc.append(evaluate()[0])
+    while len(test_acc) < epochs + 1:
         test_acc.append(0.0)
         losses.append(float("nan"))
     return {"test_acc": np.array(test_acc), "train_loss": np.array(losses), "diverged": diverged}

@@ -102,8 +102,9 @@ def _check_seq(value, name, allowed):
 
 
 def run(*, seeds=(0, 1, 2, 3, 4), epochs=30, variants=("shallow", "deep"), activations=ACTIVATIONS,
-        schemes=SCHEMES, threshold=0.9, batch_size=32, progress=None):
-    """Train every (variant, activation, scheme, seed) and return an :class:`ExperimentResult`."""
+        schemes=SCHEMES, threshold=0.9, batch_size=32, backend="numpy", progress=None):
+    """Train every (variant, activation, scheme, seed) and return an :class:`ExperimentResult`.
+    ``backend`` is "numpy" (default, no torch needed) or "torch" (same weights and batches)."""
     from ..diagnostics._nn import check_int
     seeds = tuple(check_int(s, "seeds[]", minimum=0) for s in seeds)
     if not seeds:
@@ -115,10 +116,12 @@ def run(*, seeds=(0, 1, 2, 3, 4), epochs=30, variants=("shallow", "deep"), activ
     schemes = _check_seq(schemes, "schemes", ("xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "lecun_normal"))
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
         raise ValueError(f"threshold must be a number in (0, 1], got {threshold!r}")
+    if backend not in ("numpy", "torch"):
+        raise ValueError(f"backend must be 'numpy' or 'torch', got {backend!r}")
     data = load_digits_split()
     runs = []
     with _one_blas_thread():
-        _run_all(data, runs, seeds, epochs, variants, activations, schemes, batch_size, progress)
+        _run_all(data, runs, seeds, epochs, variants, activations, schemes, batch_size, backend, progress)
     return ExperimentResult(runs=tuple(runs), epochs=epochs, threshold=float(threshold), seeds=seeds)
 
 
@@ -133,14 +136,14 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def _run_all(data, runs, seeds, epochs, variants, activations, schemes, batch_size, progress):
+def _run_all(data, runs, seeds, epochs, variants, activations, schemes, batch_size, backend, progress):
     for variant in variants:
         hidden, depth, lr = VARIANTS[variant]
         for act in activations:
             for sch in schemes:
                 for seed in seeds:
                     r = train_mlp(data, hidden=hidden, depth=depth, activation=act, scheme=sch, seed=seed,
-                                  epochs=epochs, lr=lr, batch_size=batch_size)
+                                  epochs=epochs, lr=lr, batch_size=batch_size, backend=backend)
                     runs.append(Run(variant, act, sch, seed, r["test_acc"], r["train_loss"], r["diverged"]))
                     if progress:
                         progress(f"{variant:>7} {act:>5} {sch:>13} seed {seed}: final test acc {r['test_acc'][-1]:.3f}")
@@ -195,6 +198,8 @@ def add_arguments(p):
     p.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
     p.add_argument("--threshold", type=float, default=0.9, help="accuracy for the epochs-to-accuracy column (0.9)")
     p.add_argument("--out", default="xavier_vs_he", help="output directory for the PNG and the table (default ./xavier_vs_he)")
+    p.add_argument("--backend", default="numpy", choices=["numpy", "torch"],
+                   help="train with the numpy backprop (default) or torch autograd (needs torch)")
     p.add_argument("--no-plot", action="store_true", help="skip the learning-curve PNG")
     p.add_argument("--quiet", action="store_true")
 
@@ -203,7 +208,7 @@ def run_cli(args):
     if args.seeds < 1:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     res = run(seeds=tuple(range(args.seeds)), epochs=args.epochs, variants=tuple(args.variants),
-              threshold=args.threshold, progress=None if args.quiet else print)
+              threshold=args.threshold, backend=args.backend, progress=None if args.quiet else print)
     os.makedirs(args.out, exist_ok=True)
     table = res.table()
     with open(os.path.join(args.out, "table.md"), "w") as f:
