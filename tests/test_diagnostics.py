@@ -241,7 +241,7 @@ def test_recommend(activation, layer, name):
     rec = wi.recommend(activation, layer=layer)
     assert rec.name == name, f"recommend({activation!r}, {layer!r}) = {rec.name}, expected {name}"
     assert len(rec.reason) > 30 and rec.reference
-    assert rec.scheme.to_dict()["name"] == name
+    assert rec.scheme == schemes.get(name), f"{rec.scheme!r} is not schemes.get({name!r})"
 
 
 def test_recommend_bad_input():

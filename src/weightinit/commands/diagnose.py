@@ -42,7 +42,9 @@ def run(args) -> int:
     scheme = schemes.get(args.scheme, **params)
     widths = [args.input_dim or args.width] + [args.width] * args.depth
     rep = propagate(widths, args.activation, scheme, bias=args.bias, batch=args.batch, seed=args.seed)
-    print(f"{args.activation} MLP, {args.depth} layers x {args.width}, scheme {scheme.to_dict()}, "
+    from weightinit.diagnostics._nn import scheme_label
+    label = args.scheme + (f" ({', '.join(args.param)})" if args.param else "")
+    print(f"{args.activation} MLP, {args.depth} layers x {args.width}, scheme {label} = {scheme_label(scheme.to_dict())}, "
           f"{args.batch} N(0,1) inputs, seed {args.seed}")
     print(rep.table())
     v = rep.verdict()
@@ -53,5 +55,5 @@ def run(args) -> int:
         print(f"recommended for {args.activation}: {rec.name} ({rec.reason})")
     if args.plot:
         from weightinit.diagnostics.plots import plot_report
-        print(f"plot: {plot_report(args.plot, rep)}")
+        print(f"plot: {plot_report(args.plot, rep, label=label)}")
     return 0

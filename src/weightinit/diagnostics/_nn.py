@@ -96,6 +96,17 @@ def resolve_scheme(spec, name):
                     f"got {type(spec).__name__} {spec!r}")
 
 
+def scheme_label(d):
+    """Short human-readable label of a scheme dict (``to_dict`` form)."""
+    if not isinstance(d, dict):
+        return str(d)
+    name = d.get("name", "?")
+    if name == "variance_scaling":
+        return f"variance_scaling(scale={d.get('scale', 1.0):g}, {d.get('mode', '?')}, {d.get('distribution', '?')})"
+    params = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in d.items() if k != "name")
+    return f"{name}({params})" if params else name
+
+
 def per_layer(spec, n, name):
     """Broadcast one scheme spec to n layers, or check a list of n specs."""
     if isinstance(spec, (list, tuple)):

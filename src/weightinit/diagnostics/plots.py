@@ -105,7 +105,8 @@ def plot_std_per_layer(path, reports, *, labels=None, dpi=80, figsize=(11, 4)):
     reports = list(reports)
     if not reports:
         raise ValueError("reports must not be empty")
-    labels = labels or [f"{r.activation}, {r.schemes[0].get('name', '?')}" for r in reports]
+    from ._nn import scheme_label
+    labels = labels or [f"{r.activation}, {scheme_label(r.schemes[0])}" for r in reports]
     if len(labels) != len(reports):
         raise ValueError(f"labels must have one entry per report ({len(reports)}), got {len(labels)}")
     plt = _pyplot()
@@ -139,11 +140,13 @@ def plot_std_per_layer(path, reports, *, labels=None, dpi=80, figsize=(11, 4)):
     return _save(fig, path, dpi)
 
 
-def plot_report(path, report, *, dpi=80, figsize=(11, 4)):
-    """:func:`plot_std_per_layer` for one report, titled with its verdict."""
+def plot_report(path, report, *, label=None, dpi=80, figsize=(11, 4)):
+    """:func:`plot_std_per_layer` for one report, labelled with its verdict and with the
+    verdict's thresholds drawn. ``label`` names the scheme (default: from the report)."""
+    from ._nn import scheme_label
     v = report.verdict()
-    name = report.schemes[0].get("name", "?")
-    return plot_std_per_layer(path, [report], labels=[f"{report.activation}, {name}: {v.status}"], dpi=dpi,
+    label = label or scheme_label(report.schemes[0])
+    return plot_std_per_layer(path, [report], labels=[f"{report.activation}, {label}: {v.status}"], dpi=dpi,
                               figsize=figsize)
 
 
