@@ -150,7 +150,7 @@ def plot_report(path, report, *, label=None, dpi=80, figsize=(11, 4)):
                               figsize=figsize)
 
 
-_RNN_FLOOR = 1e-30
+_RNN_RANGE = 1e6   # the y axis spans ||dL/dh_T|| * [1e-6, 1e6]; curves leaving it are drawn at the edge
 
 
 def plot_rnn_gradients(path, *, input_size=32, hidden_size=128, steps=50, batch=64, seed=0, input_std=0.1,
@@ -160,7 +160,8 @@ def plot_rnn_gradients(path, *, input_size=32, hidden_size=128, steps=50, batch=
     is left out (and the panel says so) while ``orthogonal_`` is not implemented.
     Inputs are N(0, input_std^2) (0.1 by default: a weakly driven RNN, where the
     recurrent matrix dominates the dynamics).
-    Values below 1e-30 (including exact zeros) are drawn at 1e-30."""
+    The y axis spans 1e-6 to 1e6 times ||dL/dh_T||; curves leaving it are drawn at its
+    edge and the legend gives each curve's value at t = 1."""
     from ._schemes_compat import schemes
     path = _check_path(path)
     plt = _pyplot()
@@ -170,6 +171,7 @@ def plot_rnn_gradients(path, *, input_size=32, hidden_size=128, steps=50, batch=
     fig, axes = plt.subplots(1, len(activations), figsize=figsize, squeeze=False)
     for ax, act in zip(axes[0], activations):
         missing = []
+        ref = None
         for label, whh in whhs.items():
             try:
                 rep = propagate_rnn(input_size, hidden_size, steps=steps, activation=act, whh=whh, batch=batch, seed=seed,
@@ -177,8 +179,13 @@ def plot_rnn_gradients(path, *, input_size=32, hidden_size=128, steps=50, batch=
             except NotImplementedError:
                 missing.append(label)
                 continue
-            g = np.where(np.isfinite(rep.grad_norm), rep.grad_norm, np.nan)
-            ax.semilogy(np.arange(1, steps + 1), np.maximum(g, _RNN_FLOOR), label=f"{label}: {rep.verdict().status}")
+            g = np.where(np.isfinite(rep.grad_norm), rep.grad_norm, np.inf)
+            ref = g[-1] if ref is None else ref    # same read-out for every Whh: same ||dL/dh_T||
+            lo, hi = ref * _RNN_RANGE ** -1, ref * _RNN_RANGE
+            ax.semilogy(np.arange(1, steps + 1), np.clip(g, lo, hi),
+                        label=f"{label}: {rep.verdict().status} (||dL/dh_1|| = {g[0]:.2g})")
+        if ref is not None:
+            ax.set_ylim(ref / _RNN_RANGE / 2, ref * _RNN_RANGE * 2)
         ax.set_xlabel("time step t (loss at t = T)")
         ax.set_ylabel("||dL/dh_t||")
         title = f"{act} RNN, hidden {hidden_size}, T = {steps}, inputs N(0, {input_std:g}^2)"
