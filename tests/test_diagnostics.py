@@ -120,6 +120,7 @@ def test_given_inputs_and_weights_are_used():
     rep = propagate([4, 4, 4], "linear", "zeros", inputs=x, weights=w)
     assert rep.layers[0].act_mean == pytest.approx(2.0) and rep.layers[1].act_mean == pytest.approx(6.0)
     assert rep.layers[1].act_std == 0.0
+    assert rep.schemes == ({"name": "given"}, {"name": "given"})
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
@@ -305,3 +306,13 @@ def test_cli_diagnose_table_verdict_and_plot(tmp_path, capsys):
     assert "verdict: VANISHING" in capsys.readouterr().out
     assert main(["diagnose", "--depth", "0"]) == 2
     assert "--depth" in capsys.readouterr().err
+
+
+def test_plots_without_matplotlib_raise_a_clear_error(monkeypatch, tmp_path):
+    import sys
+    from weightinit.diagnostics import plots
+    rep = propagate([8, 8], batch=10)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)   # import matplotlib -> ImportError
+    with pytest.raises(ImportError, match=r"weightinit\[plot\]"):
+        plots.plot_report(tmp_path / "x.png", rep)
+    assert not (tmp_path / "x.png").exists()

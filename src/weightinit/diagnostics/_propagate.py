@@ -235,7 +235,8 @@ def propagate(widths, activation="relu", scheme="he_normal", *, bias="zeros", in
             saturated_fraction=sat, dead_fraction=dead, zero_fraction=zero,
             grad_weight_norm=float(np.linalg.norm(dws[i])), grad_act_rms=float(np.sqrt(np.mean(dhs[i + 1] ** 2))),
         ))
-    return PropagationReport(activation=activation, widths=tuple(widths), schemes=tuple(_scheme_dict(s) for s in sch),
+    recorded = tuple({"name": "given"} for _ in range(n)) if weights is not None else tuple(_scheme_dict(s) for s in sch)
+    return PropagationReport(activation=activation, widths=tuple(widths), schemes=recorded,
                              batch=x.shape[0], seed=seed, layers=tuple(stats))
 
 
