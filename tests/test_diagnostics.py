@@ -7,8 +7,8 @@ import pytest
 
 import weightinit as wi
 from weightinit.diagnostics import propagate, propagate_rnn, verdict
-from weightinit.diagnostics._nn import ACTIVATIONS, MLP, act_derivative, act_forward
-from weightinit.diagnostics._schemes_compat import schemes
+from weightinit.diagnostics._nn import XAVIER_FAN_IN, ACTIVATIONS, MLP, act_derivative, act_forward
+from weightinit import schemes
 
 from _diag_helpers import png_size, one_blas_thread  # noqa: F401  (autouse fixture)
 
@@ -207,7 +207,7 @@ def test_rnn_uniform_whh_vanishes_with_tanh_and_explodes_linear():
 
 
 def test_rnn_xavier_linear_is_healthy():
-    rep = propagate_rnn(16, 128, steps=30, activation="linear", whh="lecun_normal", batch=16)
+    rep = propagate_rnn(16, 128, steps=30, activation="linear", whh=XAVIER_FAN_IN, batch=16)
     assert rep.verdict().status == "healthy", str(rep.verdict())
     assert rep.grad_norm.shape == (30,) and rep.hidden_norm.shape == (30,)
 
@@ -236,13 +236,13 @@ def test_rnn_bad_input():
 @pytest.mark.parametrize("activation, layer, name", [
     ("relu", "linear", "he_normal"), ("leaky_relu", "conv", "he_normal"), ("gelu", "linear", "he_normal"),
     ("tanh", "linear", "xavier_normal"), ("sigmoid", "conv", "xavier_normal"), ("selu", "linear", "lecun_normal"),
-    ("tanh", "rnn", "orthogonal"), ("tanh", "rnn_input", "lecun_normal"), ("relu", "bias", "zeros"),
+    ("tanh", "rnn", "orthogonal"), ("tanh", "rnn_input", "variance_scaling"), ("relu", "bias", "zeros"),
 ])
 def test_recommend(activation, layer, name):
     rec = wi.recommend(activation, layer=layer)
     assert rec.name == name, f"recommend({activation!r}, {layer!r}) = {rec.name}, expected {name}"
     assert len(rec.reason) > 30 and rec.reference
-    assert rec.scheme == schemes.get(name), f"{rec.scheme!r} is not schemes.get({name!r})"
+    assert rec.scheme == schemes.get(name, **rec.params), f"{rec.scheme!r} is not schemes.get({name!r})"
 
 
 def test_recommend_bad_input():

@@ -7,7 +7,7 @@ import pytest
 
 from weightinit.diagnostics import fixup, fixup_scale, init_plan_, lsuv, lsuv_mlp, plan, role_of
 from weightinit.diagnostics._nn import MLP, per_layer, resolve_scheme
-from weightinit.diagnostics._schemes_compat import schemes
+from weightinit import schemes
 
 from _diag_helpers import one_blas_thread  # noqa: F401  (autouse fixture)
 
@@ -233,9 +233,11 @@ def test_torch_fixup():
 
 def test_rnn_plan_roles_and_init():
     p = plan("rnn")
-    assert p == {"Wxh": {"name": "lecun_normal"}, "Whh": {"name": "orthogonal"}, "Why": {"name": "lecun_normal"},
-                 "bh": {"name": "zeros"}, "by": {"name": "zeros"}} or set(p) == {"Wxh", "Whh", "Why", "bh", "by"}
-    assert p["Whh"]["name"] == "orthogonal" and p["bh"]["name"] == "zeros"
+    assert set(p) == {"Wxh", "Whh", "Why", "bh", "by"}
+    assert schemes.from_dict(p["Wxh"]) == schemes.from_dict(p["Why"]) == schemes.get(
+        "variance_scaling", scale=1.0, mode="fan_in", distribution="normal")
+    assert schemes.from_dict(p["Whh"]) == schemes.get("orthogonal")
+    assert p["bh"] == p["by"] == {"name": "zeros"}
     assert [role_of(n) for n in ("rnn.weight_ih_l0", "lstm.weight_hh_l1_reverse", "Why", "rnn.bias_hh_l0", "fc.x")] \
         == ["Wxh", "Whh", "Why", "bh", None]
     arrays = {"rnn.weight_ih_l0": np.empty((256, 64)), "rnn.bias_ih_l0": np.ones(256), "Why": np.empty((10, 256))}

@@ -34,7 +34,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from weightinit.diagnostics import propagate
-    from weightinit.diagnostics._schemes_compat import schemes
+    from weightinit import schemes
     for name in ("depth", "width", "batch"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")

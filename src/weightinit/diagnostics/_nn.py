@@ -8,6 +8,9 @@ import numbers
 
 import numpy as np
 
+#: Xavier-style Gaussian with variance 1/fan_in (the RNN note's sqrt(1/fan_in) scaling)
+XAVIER_FAN_IN = {"name": "variance_scaling", "scale": 1.0, "mode": "fan_in", "distribution": "normal"}
+
 ACTIVATIONS = ("linear", "sigmoid", "tanh", "relu", "leaky_relu", "selu", "gelu")
 
 _SELU_ALPHA = 1.6732632423543772
@@ -83,7 +86,7 @@ def check_widths(widths, name="widths"):
 
 def resolve_scheme(spec, name):
     """A scheme object from a name, a dict (``to_dict`` form) or a scheme object."""
-    from ._schemes_compat import schemes
+    from .. import schemes
     if isinstance(spec, str):
         return schemes.get(spec)
     if isinstance(spec, dict):

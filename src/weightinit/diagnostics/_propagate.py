@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from ._nn import MLP, act_derivative, act_forward, check_activation, check_int, check_widths, per_layer, resolve_scheme
+from ._nn import XAVIER_FAN_IN, MLP, act_derivative, act_forward, check_activation, check_int, check_widths, per_layer, resolve_scheme
 
 __all__ = ["LayerStats", "PropagationReport", "RNNReport", "Verdict", "propagate", "propagate_rnn", "verdict",
            "VANISHING_RATIO", "EXPLODING_RATIO", "SATURATION_LIMIT", "DEAD_LIMIT",
@@ -311,14 +311,15 @@ class RNNReport:
 
 
 def propagate_rnn(input_size, hidden_size, output_size=None, *, steps=50, activation="tanh",
-                  wxh="lecun_normal", whh="orthogonal", why="lecun_normal", bias="zeros",
+                  wxh=XAVIER_FAN_IN, whh="orthogonal", why=XAVIER_FAN_IN, bias="zeros",
                   inputs=None, batch=64, seed=0, input_std=1.0, slope=0.01):
     """Unroll an Elman RNN ``h_t = f(x_t Wxh^T + h_{t-1} Whh^T + bh)`` (h_0 = 0) for
     ``steps`` steps, read out ``y = h_T Why^T + by`` and back-propagate through time from
     ``L = sum(r * y) / batch`` (``r ~ N(0, 1)``).
 
     Returns the hidden-state norm and the BPTT gradient norm ``||dL/dh_t||`` per step:
-    the gradient that reaches step t from the loss at step T. Weights use streams
+    the gradient that reaches step t from the loss at step T. Defaults: Wxh and Why
+    N(0, 1/fan_in) (``XAVIER_FAN_IN``), Whh orthogonal, biases zero. Weights use streams
     ``"rnn.Wxh"``, ``"rnn.Whh"``, ``"rnn.Why"`` (biases ``"rnn.bh"``, ``"rnn.by"``);
     inputs are N(0, input_std^2) from ``"diagnostics.rnn_inputs"`` unless ``inputs`` (shape
     ``(steps, batch, input_size)``) is given.

@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 
+from ._nn import XAVIER_FAN_IN
 from ._propagate import propagate, propagate_rnn
 
 __all__ = ["CLASSIC_INITS", "plot_activation_histograms", "plot_std_per_layer", "plot_report", "plot_rnn_gradients"]
@@ -38,7 +39,7 @@ def _save(fig, path, dpi):
 
 def CLASSIC_INITS():
     """The four initializations of the classic figure: N(0, 1), N(0, 0.01^2), Xavier, He."""
-    from ._schemes_compat import schemes
+    from .. import schemes
     return {"std=1": schemes.get("normal", std=1.0), "std=0.01": schemes.get("normal", std=0.01),
             "Xavier": schemes.get("xavier_normal"), "He": schemes.get("he_normal")}
 
@@ -162,11 +163,11 @@ def plot_rnn_gradients(path, *, input_size=32, hidden_size=128, steps=50, batch=
     recurrent matrix dominates the dynamics).
     The y axis spans 1e-6 to 1e6 times ||dL/dh_T||; curves leaving it are drawn at its
     edge and the legend gives each curve's value at t = 1."""
-    from ._schemes_compat import schemes
+    from .. import schemes
     path = _check_path(path)
     plt = _pyplot()
     whhs = {"Whh ~ U[0, 1]": schemes.get("uniform", low=0.0, high=1.0),
-            "Whh Xavier (var 1/fan_in)": schemes.get("lecun_normal"),
+            "Whh Xavier (var 1/fan_in)": schemes.from_dict(XAVIER_FAN_IN),
             "Whh orthogonal": schemes.get("orthogonal")}
     fig, axes = plt.subplots(1, len(activations), figsize=figsize, squeeze=False)
     for ax, act in zip(axes[0], activations):

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import re
 
-from ._nn import resolve_scheme
+from ._nn import XAVIER_FAN_IN, resolve_scheme
 
 __all__ = ["plan", "PLANS", "role_of", "init_plan_"]
 
 
 def _rnn():
-    """Elman RNN: Wxh and Why Xavier-style normal with variance 1/fan_in (lecun_normal),
-    Whh orthogonal, biases zero."""
-    from ._schemes_compat import schemes
+    """Elman RNN: Wxh and Why Xavier-style Gaussian with variance 1/fan_in (the weights
+    scaled by sqrt(1/fan_in)), Whh orthogonal, biases zero."""
+    from .. import schemes
     return {
-        "Wxh": schemes.get("lecun_normal").to_dict(),
+        "Wxh": schemes.from_dict(XAVIER_FAN_IN).to_dict(),
         "Whh": schemes.get("orthogonal").to_dict(),
-        "Why": schemes.get("lecun_normal").to_dict(),
+        "Why": schemes.from_dict(XAVIER_FAN_IN).to_dict(),
         "bh": schemes.get("zeros").to_dict(),
         "by": schemes.get("zeros").to_dict(),
     }

@@ -26,7 +26,7 @@ class Recommendation:
 
     @property
     def scheme(self):
-        from ._schemes_compat import schemes
+        from .. import schemes
         return schemes.get(self.name, **self.params)
 
     def __str__(self):
@@ -39,7 +39,7 @@ def recommend(activation="relu", layer="linear"):
 
     He (variance 2/fan_in) for the ReLU family, Xavier/Glorot for tanh/sigmoid/linear,
     LeCun normal (1/fan_in) for SELU, orthogonal for recurrent (hidden-to-hidden)
-    matrices, LeCun normal (Xavier with 1/fan_in variance) for RNN input/output
+    matrices, a Gaussian of variance 1/fan_in (Xavier-style) for RNN input/output
     matrices, N(0, 1) for embeddings and zeros for biases.
 
     Parameters
@@ -80,7 +80,8 @@ def recommend(activation="relu", layer="linear"):
                               "hidden state and the BPTT gradient keep their norm over time steps (in the linear "
                               "regime) instead of vanishing or exploding geometrically", _SAXE)
     if layer == "rnn_input":
-        return Recommendation("lecun_normal", {}, "input-to-hidden and hidden-to-output matrices: Xavier-style normal "
+        return Recommendation("variance_scaling", {"scale": 1.0, "mode": "fan_in", "distribution": "normal"},
+                              "input-to-hidden and hidden-to-output matrices: Xavier-style normal "
                               "with variance 1/fan_in keeps the drive to each unit at unit variance", _GLOROT)
     where = "convolution (fan_in = in_channels x kernel size)" if layer == "conv" else "dense layer"
     if act in _RELU_FAMILY:
