@@ -11,12 +11,13 @@ from .initializers import *  # noqa: F403 (named initializers, see initializers.
 from .initializers import __all__ as _initializer_names
 from .orthogonal import orthogonalize_
 from .checkpoint import create_checkpoint
+from .diagnostics.recommend import recommend
 
 __version__ = "0.1.0"
 
 __all__ = [
     "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
     "orthogonalize_",
-    "philox4x32", "simd_path", "available_simd_paths", "__version__",
+    "philox4x32", "simd_path", "available_simd_paths", "recommend", "__version__",
     "schemes", "compute_fans", "calculate_gain", *_initializer_names, "create_checkpoint",
 ]

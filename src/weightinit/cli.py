@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # one module per subcommand; add new ones here
-COMMANDS = ["demo", "create", "inspect"]
+COMMANDS = ["demo", "create", "inspect", "experiment", "diagnose"]
 
 
 def build_parser() -> argparse.ArgumentParser:
