@@ -128,7 +128,7 @@ def _torch_outputs(model, x, types):
 @pytest.mark.parametrize("kind", ["mlp", "cnn"])
 def test_torch_lsuv_reaches_unit_variance(digits, kind):
     torch = pytest.importorskip("torch")
-    from weightinit._torch_datadriven import lsuv_
+    from weightinit.torch import lsuv_
     nn = torch.nn
     torch.manual_seed(0)
     if kind == "mlp":
@@ -153,7 +153,7 @@ def test_torch_lsuv_reaches_unit_variance(digits, kind):
 
 def test_torch_lsuv_orthogonal_default_and_errors(digits):
     torch = pytest.importorskip("torch")
-    from weightinit._torch_datadriven import lsuv_
+    from weightinit.torch import lsuv_
     model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
     x = torch.from_numpy(digits.astype(np.float32))
     with pytest.raises(TypeError, match="model"):
@@ -209,7 +209,7 @@ def test_fixup_bad_input():
 
 def test_torch_fixup():
     torch = pytest.importorskip("torch")
-    from weightinit._torch_datadriven import fixup_
+    from weightinit.torch import fixup_
     nn = torch.nn
     branches = [nn.Sequential(nn.Conv2d(16, 16, 3), nn.BatchNorm2d(16), nn.ReLU(), nn.Conv2d(16, 16, 3))
                 for _ in range(4)]

@@ -47,11 +47,12 @@ import torch
 from . import schemes as _s
 from ._streams import resolve_seed, stream_id
 from .fans import calculate_gain, warn_if_empty
+from ._torch_datadriven import fixup_, lsuv_  # data-driven schemes (weightinit.diagnostics)
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
     "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-    "orthogonal_", "sparse_", "init_module_", "seed_from_generator",
+    "orthogonal_", "sparse_", "init_module_", "seed_from_generator", "lsuv_", "fixup_",
     "uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal",
     "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse",
 ]
