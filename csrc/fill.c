@@ -11,7 +11,7 @@
 #endif
 
 #define MIN_TILES_PER_THREAD 16   /* below this a thread costs more than it saves */
-#define WI_STREAM_MIN_BYTES (64ull << 20)
+#define WI_STREAM_MIN_BYTES (1ull << 20)
 
 uint64_t wi_tile_elements(wi_dist dist, wi_dtype dtype) {
     (void)dist;
@@ -196,7 +196,8 @@ int wi_fill(const wi_fill_request *r) {
     }
     if (r->n == 0) return WI_OK;
 
-    /* past the last-level cache, non-temporal stores save reading the output first */
+    /* an initializer's output is rarely read right away: from 1 MiB on, write it
+     * with non-temporal stores and save reading each line into the cache first */
     j.stream_stores = r->n * (r->dtype == WI_F64 ? 8 : r->dtype == WI_F32 ? 4 : 2) >= WI_STREAM_MIN_BYTES;
     uint64_t E = j.tile_elems;
     uint64_t t0 = r->offset / E, t1 = (r->offset + r->n - 1) / E + 1;

@@ -103,7 +103,7 @@ def test_seeds_and_streams_change_values():
 
 @pytest.mark.parametrize("dt", ["float32", "bfloat16", "float64"])
 def test_streaming_stores_for_large_buffers_keep_bits(dt):
-    """Outputs of 64 MiB and more are written with non-temporal stores; a large,
+    """Outputs of 1 MiB and more are written with non-temporal stores; a large,
     misaligned fill equals small cached fills of the same range."""
     dtype = DTYPES[dt]
     n = (72 << 20) // dtype.itemsize + 13
