@@ -39,15 +39,24 @@ import numpy as np  # noqa: E402
 import weightinit as wi  # noqa: E402
 
 
+def _status_bytes(field):
+    """VmRSS / VmHWM of this process (ru_maxrss would include the parent's peak
+    from before exec)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
 def big_child():
-    import resource
     n = 16384
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    base = _status_bytes("VmRSS")
     out = np.empty((n, n), np.float32)
     t = time.perf_counter()
     wi.orthogonal_(out, seed=0, threads=ARGS.threads)
     t = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _status_bytes("VmHWM")
     extra = peak - base - out.nbytes
     print(f"16384x16384 float32: {t:.1f} s, {flops(n, n) / t / 1e9:.1f} GFLOP/s, peak RSS {peak / 2**30:.2f} GiB, "
           f"above baseline + output: {extra / 2**20:.0f} MiB ({extra / out.nbytes:.1%} of one copy)")
