@@ -96,8 +96,8 @@ def main(argv=None):
             rows.append((dname, "torch normal_", rate(lambda: tt.normal_(), n), "normal", n))
             rows.append((dname, "torch uniform_", rate(lambda: tt.uniform_(), n), "uniform", n))
             rows.append((dname, "torch nn.init.trunc_normal_", rate(lambda: torch.nn.init.trunc_normal_(ts), small), "trunc_normal", small))
-            del tt, ts
-        del out
+
+
 
         print(f"\n{dname}")
         print(f"{'kernel':<34}{'Gelem/s':>9}{'x ceiling':>11}{'weightinit x':>14}  measured on")

@@ -1,6 +1,5 @@
 """LSUV (numpy core and torch adapter), Fixup, and the RNN recipe."""
 import math
-import warnings
 
 import numpy as np
 import pytest

@@ -9,7 +9,7 @@ import numbers
 import numpy as np
 
 from .diagnostics._nn import resolve_scheme
-from .diagnostics.fixup import FixupReport, fixup_scale
+from .diagnostics.fixup import FixupReport, branch_scale
 from .diagnostics.lsuv import lsuv
 
 __all__ = ["lsuv_", "fixup_"]
@@ -166,13 +166,7 @@ def fixup_(branches, classifier=None, *, scheme="he_normal", seed=0, zero_branch
     if isinstance(branches, torch.nn.Module) and not isinstance(branches, (torch.nn.ModuleList, torch.nn.Sequential)):
         raise TypeError("branches must be a sequence of residual branches, got a single module")
     mods = [_modules_of(br, b) for b, br in enumerate(branches)]
-    if not mods:
-        raise ValueError("branches must contain at least one residual branch")
-    ms = {len(m) for m in mods}
-    if len(ms) != 1:
-        raise ValueError(f"every branch must have the same number of weighted layers, got {sorted(ms)}")
-    m = ms.pop()
-    s = fixup_scale(len(mods), m)
+    m, s = branch_scale([len(layers) for layers in mods])
     sch = resolve_scheme(scheme, "scheme")
     if classifier is not None and not isinstance(getattr(classifier, "weight", None), torch.Tensor):
         raise TypeError(f"classifier must be a module with a weight, got {type(classifier).__name__}")

@@ -37,6 +37,19 @@ class FixupReport:
     zeroed: tuple   #: names of the layers set to zero
 
 
+def branch_scale(layer_counts):
+    """(layers per branch m, Fixup scale L^(-1/(2m-2))) for branches with the given
+    numbers of weighted layers, which must be equal; shared by the numpy and
+    torch entry points."""
+    counts = set(layer_counts)
+    if not counts:
+        raise ValueError("branches must contain at least one residual branch")
+    if len(counts) != 1:
+        raise ValueError(f"every branch must have the same number of layers, got {sorted(counts)}")
+    m = counts.pop()
+    return m, fixup_scale(len(layer_counts), m)
+
+
 def fixup(branches, classifier=None, *, scheme="he_normal", seed=0, classifier_bias=None):
     """Fixup on numpy weight arrays, in place.
 
@@ -53,13 +66,7 @@ def fixup(branches, classifier=None, *, scheme="he_normal", seed=0, classifier_b
         Streams are ``"fixup.branch{b}.layer{j}"``.
     """
     branches = [list(b) for b in branches]
-    if not branches:
-        raise ValueError("branches must contain at least one residual branch")
-    ms = {len(b) for b in branches}
-    if len(ms) != 1:
-        raise ValueError(f"every branch must have the same number of layers, got {sorted(ms)}")
-    m = ms.pop()
-    s = fixup_scale(len(branches), m)
+    m, s = branch_scale([len(b) for b in branches])
     sch = resolve_scheme(scheme, "scheme")
     for b, branch in enumerate(branches):
         for j, w in enumerate(branch):

@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from ._nn import XAVIER_FAN_IN
-from ._propagate import propagate, propagate_rnn
+from ._propagate import propagate_rnn
 
 __all__ = ["CLASSIC_INITS", "plot_activation_histograms", "plot_std_per_layer", "plot_report", "plot_rnn_gradients"]
 
