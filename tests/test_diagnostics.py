@@ -213,10 +213,7 @@ def test_rnn_xavier_linear_is_healthy():
 
 
 def test_rnn_orthogonal_linear_preserves_gradient_norm_exactly():
-    try:
-        rep = propagate_rnn(8, 32, steps=25, activation="linear", whh="orthogonal", batch=8)
-    except NotImplementedError as exc:
-        pytest.skip(f"orthogonal init not available yet: {exc}")
+    rep = propagate_rnn(8, 32, steps=25, activation="linear", whh="orthogonal", batch=8)
     # ||g Whh|| = ||g|| row by row for orthogonal Whh, so every step has the same norm
     np.testing.assert_allclose(rep.grad_norm, rep.grad_norm[-1], rtol=1e-10,
                                err_msg="BPTT gradient norm changes over steps with orthogonal Whh")

@@ -52,10 +52,7 @@ def test_lsuv_center_zeroes_channel_means(digits):
 
 def test_lsuv_orthonormal_pre_init(digits):
     net = _bad_mlp([64, 64, 32], "tanh")
-    try:
-        rep = lsuv_mlp(net.weights, net.biases, digits, "tanh", tol=0.05)
-    except NotImplementedError as exc:
-        pytest.skip(f"orthogonal init not available yet: {exc}")
+    rep = lsuv_mlp(net.weights, net.biases, digits, "tanh", tol=0.05)
     assert rep.pre_init["name"] == "orthogonal"
     for w, r in zip(net.weights, rep.layers):
         # LSUV multiplies an orthonormal matrix by a scalar: W W^T (or W^T W) = scale^2 I
@@ -159,10 +156,7 @@ def test_torch_lsuv_orthogonal_default_and_errors(digits):
         lsuv_("model", x)
     with pytest.raises(TypeError, match="batch"):
         lsuv_(model, digits)
-    try:
-        rep = lsuv_(model, x, tol=0.05)
-    except NotImplementedError as exc:
-        pytest.skip(f"orthogonal init not available yet: {exc}")
+    rep = lsuv_(model, x, tol=0.05)
     assert rep.converged and rep.pre_init["name"] == "orthogonal"
 
 
@@ -253,8 +247,5 @@ def test_rnn_plan_roles_and_init():
 
 def test_rnn_plan_orthogonal_whh():
     whh = np.empty((64, 64))
-    try:
-        init_plan_(plan("rnn"), {"rnn.weight_hh_l0": whh}, seed=0)
-    except NotImplementedError as exc:
-        pytest.skip(f"orthogonal init not available yet: {exc}")
+    init_plan_(plan("rnn"), {"rnn.weight_hh_l0": whh}, seed=0)
     np.testing.assert_allclose(whh @ whh.T, np.eye(64), atol=1e-10)
