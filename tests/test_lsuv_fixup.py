@@ -249,3 +249,23 @@ def test_rnn_plan_orthogonal_whh():
     whh = np.empty((64, 64))
     init_plan_(plan("rnn"), {"rnn.weight_hh_l0": whh}, seed=0)
     np.testing.assert_allclose(whh @ whh.T, np.eye(64), atol=1e-10)
+
+
+def test_rnn_plan_drives_the_checkpoint_writer(tmp_path):
+    """The plan's scheme dicts go straight into a checkpoint spec; the file holds
+    the same bits as init_plan_ in memory (each tensor's stream is its name)."""
+    safetensors = pytest.importorskip("safetensors.numpy")
+    from weightinit import create_checkpoint
+
+    p = plan("rnn")
+    shapes = {"rnn.weight_ih_l0": (128, 32), "rnn.weight_hh_l0": (128, 128), "rnn.bias_ih_l0": (128,),
+              "Why": (10, 128), "by": (10,)}
+    spec = {"seed": 11, "dtype": "float32",
+            "tensors": [{"name": n, "shape": list(s), "scheme": p[role_of(n)]} for n, s in shapes.items()]}
+    path = tmp_path / "rnn.safetensors"
+    create_checkpoint(spec, path, progress=False)
+    arrays = {n: np.empty(s, np.float32) for n, s in shapes.items()}
+    init_plan_(p, arrays, seed=11)
+    stored = safetensors.load_file(str(path))
+    for n, a in arrays.items():
+        assert np.array_equal(stored[n], a), n
