@@ -1,9 +1,10 @@
 # The C core as a static library: warnings on, strict IEEE (no contraction,
 # no fast-math) so that every SIMD variant computes the same bits.
-set(WI_CFLAGS -std=c11 -O3 -ffp-contract=off -fno-math-errno -fno-trapping-math)
-if(CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
-  list(APPEND WI_CFLAGS -Wall -Wextra)
+if(NOT CMAKE_C_COMPILER_ID MATCHES "GNU|Clang")
+  message(FATAL_ERROR "weightinit's C core needs GCC or Clang (it uses their builtins and "
+                      "strict floating-point flags); found ${CMAKE_C_COMPILER_ID}")
 endif()
+set(WI_CFLAGS -std=c11 -O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -Wall -Wextra)
 if(WEIGHTINIT_SANITIZE)
   set(WI_SAN -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   list(APPEND WI_CFLAGS ${WI_SAN})
