@@ -205,24 +205,26 @@ int wi_fill(const wi_fill_request *r) {
     return WI_OK;
 }
 
+#define WI_PARALLEL_STORE(T, x)                                                  \
+    do {                                                                         \
+        T *o_ = (T *)out;                                                        \
+        _Pragma("omp parallel for schedule(static) num_threads(nt) if (nt > 1)") \
+        for (int64_t i = 0; i < nn; i++) o_[i] = (x);                            \
+    } while (0)
+
 int wi_constant(void *out, uint64_t n, wi_dtype dtype, double value, int threads) {
     if ((unsigned)dtype > WI_BF16) return WI_EDTYPE;
-    if (isnan(value) && dtype != WI_F64 && dtype != WI_F32) { /* NaN is fine: keep a quiet NaN */ }
     int nt = clamp_threads(threads, n / 4096);
-    union { double d; float f; uint16_t h; } v;
-    if (dtype == WI_F64) v.d = value;
-    else if (dtype == WI_F32) v.f = (float)value;
-    else v.h = isnan(value) ? (dtype == WI_BF16 ? 0x7fc0u : 0x7e00u)
-                            : isinf(value) ? (uint16_t)(value > 0 ? (dtype == WI_BF16 ? 0x7f80u : 0x7c00u)
-                                                                  : (dtype == WI_BF16 ? 0xff80u : 0xfc00u))
-                            : to16(dtype, value);
     int64_t nn = (int64_t)n;
     (void)nt;
-    #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int64_t i = 0; i < nn; i++) {
-        if (dtype == WI_F64) ((double *)out)[i] = v.d;
-        else if (dtype == WI_F32) ((float *)out)[i] = v.f;
-        else ((uint16_t *)out)[i] = v.h;
+    if (dtype == WI_F64) {
+        WI_PARALLEL_STORE(double, value);
+    } else if (dtype == WI_F32) {
+        float f = (float)value;
+        WI_PARALLEL_STORE(float, f);
+    } else {   /* rounding keeps +-inf; NaN becomes the quiet NaN of the format */
+        uint16_t h = isnan(value) ? (dtype == WI_BF16 ? 0x7fc0u : 0x7e00u) : to16(dtype, value);
+        WI_PARALLEL_STORE(uint16_t, h);
     }
     return WI_OK;
 }

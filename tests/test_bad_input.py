@@ -109,6 +109,9 @@ def test_constant_zeros_ones(dtype):
     assert np.all(wi.ones_(out) == 1)
     assert np.all(wi.constant_(out, -0.375).astype(np.float64) == -0.375)
     assert np.all(np.isinf(wi.constant_(out, float("inf")).astype(np.float64)))
+    assert np.all(np.isnan(wi.constant_(out, float("nan")).astype(np.float64)))
+    big = wi.constant_(np.empty(100_003, dtype), 3.14159)      # the parallel path
+    assert np.array_equal(big.view(np.uint8), np.full(100_003, 3.14159, np.float64).astype(dtype).view(np.uint8))
 
 
 def test_std_zero_gives_the_mean():
