@@ -1,27 +1,15 @@
 """In-place sampling into preallocated buffers: the public face of the C core."""
 from __future__ import annotations
 
-import math
-import numbers
 
 from . import _core
 from ._buffers import writable_buffer
+from ._checks import real as _real
 from ._simd import isa_code
 from ._streams import resolve_offset, resolve_seed, stream_id
 from ._threads import resolve_threads
 
 __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "philox4x32"]
-
-
-def _real(name: str, value, *, finite: bool = True, allow_inf: bool = False, allow_nan: bool = False) -> float:
-    if type(value) is float and math.isfinite(value):   # the common case, fast
-        return value
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if (math.isnan(value) and not allow_nan) or (finite and not allow_inf and math.isinf(value)):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return value
 
 
 def _fill(dist: str, out, params: tuple, seed, stream, offset, threads):
@@ -119,7 +107,7 @@ def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0,
 def constant_(out, value, *, threads=None):
     """Fill `out` with `value` (rounded to the output dtype, nearest-even); inf and
     NaN are allowed (NaN marks weights that must be overwritten before use)."""
-    value = _real("value", value, finite=False, allow_nan=True)
+    value = _real("value", value, allow_inf=True, allow_nan=True)
     ptr, n, dt = writable_buffer(out)
     _core.constant(ptr, n, dt, value, resolve_threads(threads))
     return out

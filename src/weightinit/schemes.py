@@ -29,6 +29,7 @@ import numpy as np
 
 from . import _sampling
 from ._buffers import writable_buffer
+from ._checks import real as _real
 from ._streams import resolve_seed, stream_id, substream
 from .fans import LAYOUTS, calculate_gain, check_shape, compute_fans, warn_if_empty
 
@@ -46,19 +47,6 @@ _DISTRIBUTIONS = ("normal", "truncated_normal", "uniform")
 
 
 # ---------------------------------------------------------------- validation helpers
-
-def _real(name, value, *, positive=False, nonneg=False, finite=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if math.isnan(value) or (finite and math.isinf(value)):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and not value > 0:
-        raise ValueError(f"{name} must be positive, got {value}")
-    if nonneg and not value >= 0:
-        raise ValueError(f"{name} must be non-negative, got {value}")
-    return value
-
 
 def _choice(name, value, options):
     if not isinstance(value, str) or value not in options:
@@ -298,8 +286,8 @@ class TruncatedNormal(_Elementwise):
         s = object.__setattr__
         s(self, "mean", _real("mean", self.mean))
         s(self, "stddev", _real("stddev", self.stddev, positive=True))
-        s(self, "a", _real("a", self.a, finite=False))
-        s(self, "b", _real("b", self.b, finite=False))
+        s(self, "a", _real("a", self.a, allow_inf=True))
+        s(self, "b", _real("b", self.b, allow_inf=True))
         if not self.a < self.b:
             raise ValueError(f"a must be less than b, got a={self.a}, b={self.b}")
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 
 import numpy as np
 
+from .._checks import real
 from ._nn import XAVIER_FAN_IN, MLP, act_derivative, act_forward, check_activation, check_int, check_widths, per_layer, resolve_scheme
 
 __all__ = ["LayerStats", "PropagationReport", "RNNReport", "Verdict", "propagate", "propagate_rnn", "verdict",
@@ -134,15 +134,6 @@ def _scheme_dict(s):
         return {"name": repr(s)}
 
 
-def _check_real(value, name, positive=True):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or (positive and value <= 0):
-        raise ValueError(f"{name} must be finite{' and positive' if positive else ''}, got {value}")
-    return value
-
-
 def _inputs(inputs, batch, width, seed, input_std, name="inputs"):
     import weightinit as wi
     if inputs is None:
@@ -193,8 +184,8 @@ def propagate(widths, activation="relu", scheme="he_normal", *, bias="zeros", in
     activation = check_activation(activation)
     widths = check_widths(widths)
     batch = check_int(batch, "batch")
-    input_std = _check_real(input_std, "input_std")
-    slope = _check_real(slope, "slope", positive=False)
+    input_std = real("input_std", input_std, positive=True)
+    slope = real("slope", slope)
     n = len(widths) - 1
     sch = per_layer(scheme, n, "scheme")
     bsch = resolve_scheme(bias, "bias")
@@ -254,12 +245,12 @@ def verdict(report, *, vanishing_ratio=VANISHING_RATIO, exploding_ratio=EXPLODIN
     *exploding* (which wins). For an RNN the ratios are
     ``|h_T| / |h_1|`` and ``|dL/dh_1| / |dL/dh_T|`` over the unrolled steps.
     """
-    low = _check_real(vanishing_ratio, "vanishing_ratio")
-    high = _check_real(exploding_ratio, "exploding_ratio")
+    low = real("vanishing_ratio", vanishing_ratio, positive=True)
+    high = real("exploding_ratio", exploding_ratio, positive=True)
     if not low < 1 < high:
         raise ValueError(f"need vanishing_ratio < 1 < exploding_ratio, got {low} and {high}")
-    sat_lim = _check_real(saturation_limit, "saturation_limit")
-    dead_lim = _check_real(dead_limit, "dead_limit")
+    sat_lim = real("saturation_limit", saturation_limit, positive=True)
+    dead_lim = real("dead_limit", dead_limit, positive=True)
     thresholds = dict(vanishing_ratio=low, exploding_ratio=high, saturation_limit=sat_lim, dead_limit=dead_lim)
     extra = []
     if isinstance(report, PropagationReport):
@@ -331,8 +322,8 @@ def propagate_rnn(input_size, hidden_size, output_size=None, *, steps=50, activa
     output_size = hidden_size if output_size is None else check_int(output_size, "output_size")
     steps = check_int(steps, "steps")
     batch = check_int(batch, "batch")
-    slope = _check_real(slope, "slope", positive=False)
-    input_std = _check_real(input_std, "input_std")
+    slope = real("slope", slope)
+    input_std = real("input_std", input_std, positive=True)
     roles = {"Wxh": resolve_scheme(wxh, "wxh"), "Whh": resolve_scheme(whh, "whh"), "Why": resolve_scheme(why, "why")}
     bsch = resolve_scheme(bias, "bias")
     shapes = {"Wxh": (hidden_size, input_size), "Whh": (hidden_size, hidden_size), "Why": (output_size, hidden_size)}

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import warnings
 
 import numpy as np
 
+from .._checks import real
 from ._nn import act_forward, check_activation, check_int, resolve_scheme
 
 __all__ = ["LSUVLayerReport", "LSUVReport", "lsuv", "lsuv_mlp"]
@@ -63,15 +63,6 @@ class LSUVReport:
         return "\n".join(lines)
 
 
-def _positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be finite and positive, got {value}")
-    return value
-
-
 def _channel_mean(out):
     axes = tuple(i for i in range(out.ndim) if i != 1)
     return out.mean(axis=axes) if out.ndim > 1 else out.mean(keepdims=True)
@@ -93,8 +84,8 @@ def lsuv(layers, *, tol=0.1, max_iter=10, target_var=1.0, center=False, pre_init
 
     Returns an :class:`LSUVReport`.
     """
-    tol = _positive(tol, "tol")
-    target_var = _positive(target_var, "target_var")
+    tol = real("tol", tol, positive=True)
+    target_var = real("target_var", target_var, positive=True)
     max_iter = check_int(max_iter, "max_iter")
     if not isinstance(center, bool):
         raise TypeError(f"center must be a bool, got {type(center).__name__}")
