@@ -21,12 +21,3 @@ int wi_isa_best(void) {
     if (wi_isa_supported(WI_ISA_AVX2)) return WI_ISA_AVX2;
     return WI_ISA_SCALAR;
 }
-
-const char *wi_isa_name(int isa) {
-    switch (isa) {
-    case WI_ISA_SCALAR: return "scalar";
-    case WI_ISA_AVX2: return "avx2";
-    case WI_ISA_AVX512: return "avx512";
-    default: return "unknown";
-    }
-}

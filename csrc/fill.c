@@ -13,10 +13,9 @@
 #define MIN_TILES_PER_THREAD 16   /* below this a thread costs more than it saves */
 #define WI_STREAM_MIN_BYTES (1ull << 20)
 
-uint64_t wi_tile_elements(wi_dist dist, wi_dtype dtype) {
-    (void)dist;
-    int wide = dtype == WI_F64;
-    return wide ? 2 * WI_TILE_BLOCKS : 4 * WI_TILE_BLOCKS;
+/* elements per tile, the stream contract's unit: 64-bit samples for float64 */
+static uint64_t tile_elements(wi_dtype dtype) {
+    return dtype == WI_F64 ? 2 * WI_TILE_BLOCKS : 4 * WI_TILE_BLOCKS;
 }
 
 /* ---- values representable in the output dtype --------------------------- */
@@ -155,7 +154,7 @@ int wi_fill(const wi_fill_request *r) {
     j.out = r->out; j.n = r->n; j.offset = r->offset; j.dtype = r->dtype; j.dist = r->dist;
     j.k0 = (uint32_t)r->seed; j.k1 = (uint32_t)(r->seed >> 32);
     j.s0 = (uint32_t)r->stream; j.s1 = (uint32_t)(r->stream >> 32);
-    j.tile_elems = wi_tile_elements(r->dist, r->dtype);
+    j.tile_elems = tile_elements(r->dtype);
     const double *p = r->params;
     int f32c = r->dtype != WI_F64;  /* computed in float32 */
 

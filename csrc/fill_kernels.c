@@ -133,51 +133,48 @@ static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
     d = d * t + 1.0f;                                                                  \
     float mag = (centre ? q * a : c) / (centre ? b : d)
 
-/* AS241 (Wichura 1988) PPND16 rational approximations of the normal quantile, in
- * three regions: centre (|p - 1/2| <= 0.425, in q = p - 1/2) and two tail
- * regions in r = sqrt(-log p) (r <= 5 and r > 5). The branch is chosen per lane
- * by selecting numerator and denominator before the one division. */
-#define AS241_SELECT(T, name, centre, r5, a, b, c, d, e, f)                            \
-    T name##_num = centre ? a : (r5 ? c : e);                                         \
-    T name##_den = centre ? b : (r5 ? d : f)
-
-#define AS241_BODY16(T)                                                             \
-    T rc = (T)0.180625 - q * q;                                                        \
-    T a = (T)2.5090809287301226727e+3;                                                 \
-    a = a * rc + (T)3.3430575583588128105e+4; a = a * rc + (T)6.7265770927008700853e+4;\
-    a = a * rc + (T)4.5921953931549871457e+4; a = a * rc + (T)1.3731693765509461125e+4;\
-    a = a * rc + (T)1.9715909503065514427e+3; a = a * rc + (T)1.3314166789178437745e+2;\
-    a = a * rc + (T)3.3871328727963666080e+0;                                          \
-    T b = (T)5.2264952788528545610e+3;                                                 \
-    b = b * rc + (T)2.8729085735721942674e+4; b = b * rc + (T)3.9307895800092710610e+4;\
-    b = b * rc + (T)2.1213794301586595867e+4; b = b * rc + (T)5.3941960214247511077e+3;\
-    b = b * rc + (T)6.8718700749205790830e+2; b = b * rc + (T)4.2313330701600911252e+1;\
-    b = b * rc + (T)1.0;                                                               \
-    T t = r - (T)1.6;                                                                  \
-    T c = (T)7.74545014278341407640e-4;                                                \
-    c = c * t + (T)2.27238449892691845833e-2; c = c * t + (T)2.41780725177450611770e-1;\
-    c = c * t + (T)1.27045825245236838258e+0; c = c * t + (T)3.64784832476320460504e+0;\
-    c = c * t + (T)5.76949722146069140550e+0; c = c * t + (T)4.63033784615654529590e+0;\
-    c = c * t + (T)1.42343711074968357734e+0;                                          \
-    T d = (T)1.05075007164441684324e-9;                                                \
-    d = d * t + (T)5.47593808499534494600e-4; d = d * t + (T)1.51986665636164571966e-2;\
-    d = d * t + (T)1.48103976427480074590e-1; d = d * t + (T)6.89767334985100004550e-1;\
-    d = d * t + (T)1.67638483018380384940e+0; d = d * t + (T)2.05319162663775882187e+0;\
-    d = d * t + (T)1.0;                                                                \
-    T s5 = r - (T)5.0;                                                                 \
-    T e = (T)2.01033439929228813265e-7;                                                \
-    e = e * s5 + (T)2.71155556874348757815e-5; e = e * s5 + (T)1.24266094738807843860e-3;\
-    e = e * s5 + (T)2.65321895265761230930e-2; e = e * s5 + (T)2.96560571828504891230e-1;\
-    e = e * s5 + (T)1.78482653991729133580e+0; e = e * s5 + (T)5.46378491116411436990e+0;\
-    e = e * s5 + (T)6.65790464350110377720e+0;                                         \
-    T f = (T)2.04426310338993978564e-15;                                               \
-    f = f * s5 + (T)1.42151175831644588870e-7; f = f * s5 + (T)1.84631831751005468180e-5;\
-    f = f * s5 + (T)7.86869131145613259100e-4; f = f * s5 + (T)1.48753612908506148525e-2;\
-    f = f * s5 + (T)1.36929880922735805310e-1; f = f * s5 + (T)5.99832206555887937690e-1;\
-    f = f * s5 + (T)1.0;                                                               \
-    int r5 = r <= (T)5.0;                                                              \
-    AS241_SELECT(T, z, centre, r5, q * a, b, c, d, e, f);                              \
-    T mag = z_num / z_den
+/* AS241 (Wichura 1988) PPND16: the normal quantile to 16 digits, for float64
+ * samples, in three regions: centre (|p - 1/2| <= 0.425, in q = p - 1/2) and two
+ * tail regions in r = sqrt(-log p) (r <= 5 and r > 5). Returns the quantile in
+ * the centre and its magnitude in the tails. */
+static inline double as241_ppnd16(double q, double r, int centre) {
+    double rc = 0.180625 - q * q;
+    double a = 2.5090809287301226727e+3;
+    a = a * rc + 3.3430575583588128105e+4; a = a * rc + 6.7265770927008700853e+4;
+    a = a * rc + 4.5921953931549871457e+4; a = a * rc + 1.3731693765509461125e+4;
+    a = a * rc + 1.9715909503065514427e+3; a = a * rc + 1.3314166789178437745e+2;
+    a = a * rc + 3.3871328727963666080e+0;
+    double b = 5.2264952788528545610e+3;
+    b = b * rc + 2.8729085735721942674e+4; b = b * rc + 3.9307895800092710610e+4;
+    b = b * rc + 2.1213794301586595867e+4; b = b * rc + 5.3941960214247511077e+3;
+    b = b * rc + 6.8718700749205790830e+2; b = b * rc + 4.2313330701600911252e+1;
+    b = b * rc + 1.0;
+    double t = r - 1.6;
+    double c = 7.74545014278341407640e-4;
+    c = c * t + 2.27238449892691845833e-2; c = c * t + 2.41780725177450611770e-1;
+    c = c * t + 1.27045825245236838258e+0; c = c * t + 3.64784832476320460504e+0;
+    c = c * t + 5.76949722146069140550e+0; c = c * t + 4.63033784615654529590e+0;
+    c = c * t + 1.42343711074968357734e+0;
+    double d = 1.05075007164441684324e-9;
+    d = d * t + 5.47593808499534494600e-4; d = d * t + 1.51986665636164571966e-2;
+    d = d * t + 1.48103976427480074590e-1; d = d * t + 6.89767334985100004550e-1;
+    d = d * t + 1.67638483018380384940e+0; d = d * t + 2.05319162663775882187e+0;
+    d = d * t + 1.0;
+    double s5 = r - 5.0;
+    double e = 2.01033439929228813265e-7;
+    e = e * s5 + 2.71155556874348757815e-5; e = e * s5 + 1.24266094738807843860e-3;
+    e = e * s5 + 2.65321895265761230930e-2; e = e * s5 + 2.96560571828504891230e-1;
+    e = e * s5 + 1.78482653991729133580e+0; e = e * s5 + 5.46378491116411436990e+0;
+    e = e * s5 + 6.65790464350110377720e+0;
+    double f = 2.04426310338993978564e-15;
+    f = f * s5 + 1.42151175831644588870e-7; f = f * s5 + 1.84631831751005468180e-5;
+    f = f * s5 + 7.86869131145613259100e-4; f = f * s5 + 1.48753612908506148525e-2;
+    f = f * s5 + 1.36929880922735805310e-1; f = f * s5 + 5.99832206555887937690e-1;
+    f = f * s5 + 1.0;
+    int r5 = r <= 5.0;
+    double num = centre ? q * a : (r5 ? c : e), den = centre ? b : (r5 ? d : f);
+    return num / den;   /* one division for whichever region the lane is in */
+}
 
 /* Truncated standard normal by inversion. u and omu = 1 - u come separately
  * from the random integer so each is accurate near 0; in the tails the log
@@ -211,7 +208,7 @@ static inline double tn_sample64(const wi_tn_consts *k, uint64_t bits, double *l
     double s = hi ? omu : u;
     double lg = lp + wi_log(k0 + s * k1);
     double r = __builtin_sqrt(-lg);
-    AS241_BODY16(double);
+    double mag = as241_ppnd16(q, r, centre);
     *logp = centre ? 0.0 : lg;
     *upper = hi;
     return (centre | hi) ? mag : -mag;

@@ -48,11 +48,7 @@ void wi_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]
 /* SIMD paths. */
 int wi_isa_supported(int isa);      /* compiled in and the CPU has it */
 int wi_isa_best(void);
-const char *wi_isa_name(int isa);
 int wi_have_openmp(void);
-
-/* Elements per generation tile for (dist, dtype): the stream contract's unit. */
-uint64_t wi_tile_elements(wi_dist dist, wi_dtype dtype);
 
 const char *wi_strerror(int code);
 

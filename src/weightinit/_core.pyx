@@ -25,14 +25,11 @@ cdef extern from "weightinit.h":
     void wi_philox4x32(const uint32_t *ctr, const uint32_t *key, uint32_t *out) nogil
     int wi_isa_supported(int isa)
     int wi_isa_best()
-    const char *wi_isa_name(int isa)
     int wi_have_openmp()
-    uint64_t wi_tile_elements(wi_dist dist, wi_dtype dtype)
     const char *wi_strerror(int code)
 
 DTYPE_CODES = {"float64": WI_F64, "float32": WI_F32, "float16": WI_F16, "bfloat16": WI_BF16}
 DIST_CODES = {"uniform": WI_UNIFORM, "normal": WI_NORMAL, "trunc_normal": WI_TRUNC_NORMAL}
-ISA_CODES = {"scalar": 0, "avx2": 1, "avx512": 2}
 
 _ERROR_TYPES = {1: TypeError, 2: ValueError, 3: ValueError, 4: ValueError, 5: ValueError}
 
@@ -102,16 +99,8 @@ def isa_best():
     return wi_isa_best()
 
 
-def isa_name(int isa):
-    return wi_isa_name(isa).decode()
-
-
 def have_openmp():
     return bool(wi_have_openmp())
-
-
-def tile_elements(str dist, str dtype):
-    return wi_tile_elements(DIST_CODES[dist], DTYPE_CODES[dtype])
 
 # Further kernels bind here, one .pxi per concern.
 include "_linalg.pxi"
