@@ -27,14 +27,36 @@
 #include "philox_simd.h"
 #endif
 
-static inline void gen_words(const wi_job *j, uint64_t tile, uint32_t w[4][NB]) {
+#if defined(__AVX512BW__)
+/* bfloat16 output on AVX-512 keeps each run of 32 elements of a tile row as
+ * its 16 even elements, then its 16 odd ones ("split" order). Rounding then
+ * needs no word shuffle: two masked stores drop the high halves of the
+ * float32 lanes straight into their places (store_bf16_split). */
+#define WI_BF16_SPLIT 1
+#endif
+
+/* Philox words of tile `tile`: w[h][p] is word h of the block of position p,
+ * block p in natural order, or in split order with block
+ * 32 (p / 32) + 2 (p % 16) + (p / 16) % 2. */
+static inline void gen_words(const wi_job *j, uint64_t tile, uint32_t w[4][NB], int split) {
     uint64_t base = tile * NB;
 #ifdef WI_PHILOX_LANES
     /* base is a multiple of 256, so the low counter word never carries here */
-    for (int b = 0; b < NB; b += WI_PHILOX_LANES)
-        wi_philox_lanes((uint32_t)base + (uint32_t)b, (uint32_t)(base >> 32), j->s0, j->s1, j->k0, j->k1,
+    for (int b = 0; b < NB; b += WI_PHILOX_LANES) {
+        uint32_t hi = (uint32_t)(base >> 32);
+#ifdef WI_BF16_SPLIT
+        if (split) {   /* even blocks of the run, then odd ones */
+            uint32_t first = (uint32_t)base + (uint32_t)b;
+            wi_philox_lanes32(first, first + 1, 2, hi, j->s0, j->s1, j->k0, j->k1, &w[0][b], &w[1][b], &w[2][b], &w[3][b]);
+            continue;
+        }
+#endif
+        wi_philox_lanes((uint32_t)base + (uint32_t)b, hi, j->s0, j->s1, j->k0, j->k1,
                         &w[0][b], &w[1][b], &w[2][b], &w[3][b]);
+    }
+    (void)split;
 #else
+    (void)split;
     for (int b = 0; b < NB; b++) {
         uint64_t blk = base + (uint64_t)b;
         uint32_t c[4] = {(uint32_t)blk, (uint32_t)(blk >> 32), j->s0, j->s1};
@@ -287,6 +309,44 @@ static void store_16(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
     }
 }
 
+#ifdef WI_BF16_SPLIT
+/* v holds n whole tile rows in split order. Per run of 32: clamp, add the
+ * round-to-nearest-even bias x + 0x7fff + bit 16 to the float32 bits, then
+ * store the high halves: the even elements' from one word early, the odd
+ * elements' in place, each with a mask that writes only those halves. */
+static void store_bf16_split(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
+    const __m512 lo = _mm512_set1_ps((float)j->lo), hi = _mm512_set1_ps((float)j->hi);
+    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), bit16 = _mm512_set1_epi32(0x10000);
+    const __mmask32 odd_words = 0xAAAAAAAAu;
+    for (uint64_t i = 0; i < n; i += 32) {
+        __m512 e = _mm512_load_ps(v + i), d = _mm512_load_ps(v + i + 16);
+        if (j->clamp) {
+            e = _mm512_min_ps(_mm512_max_ps(e, lo), hi);
+            d = _mm512_min_ps(_mm512_max_ps(d, lo), hi);
+        }
+        __m512i eb = _mm512_castps_si512(e), db = _mm512_castps_si512(d);
+        __m512i er = _mm512_add_epi32(eb, bias), dr = _mm512_add_epi32(db, bias);
+        er = _mm512_mask_add_epi32(er, _mm512_test_epi32_mask(eb, bit16), er, one);
+        dr = _mm512_mask_add_epi32(dr, _mm512_test_epi32_mask(db, bit16), dr, one);
+        _mm512_mask_storeu_epi16((void *)((uintptr_t)(o + i) - 2), odd_words, er);
+        _mm512_mask_storeu_epi16((void *)(o + i), odd_words, dr);
+    }
+}
+
+/* position in split order of element e of a tile */
+static inline uint64_t split_pos(uint64_t e) { return (e & ~(uint64_t)31) + ((e & 1) << 4) + ((e & 31) >> 1); }
+
+/* part of a tile: elements lo .. lo + n - 1 */
+static void store_bf16_split_part(const wi_job *j, const float *v, uint16_t *o, uint64_t lo, uint64_t n) {
+    float l = (float)j->lo, h = (float)j->hi;
+    for (uint64_t i = 0; i < n; i++) {
+        float x = v[split_pos(lo + i)];
+        if (j->clamp) { x = x < l ? l : x; x = x > h ? h : x; }
+        o[i] = wi_f32_to_bf16(x);
+    }
+}
+#endif
+
 #if defined(__AVX2__) || defined(__AVX512F__)
 #define WI_HAVE_STREAM 1
 /* Copy with non-temporal stores: for outputs larger than the cache, the
@@ -324,8 +384,13 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
     const int nt = 0;
     char *stage = NULL;
 #endif
+#ifdef WI_BF16_SPLIT
+    const int split = j->dtype == WI_BF16;
+#else
+    const int split = 0;
+#endif
     for (uint64_t t = tile_begin; t < tile_end; t++) {
-        gen_words(j, t, w);
+        gen_words(j, t, w, split);
         if (j->dist == WI_UNIFORM) { if (wide) tile_uniform64(j, w, v.d); else tile_uniform32(j, w, v.f); }
         else if (j->dist == WI_NORMAL) { if (wide) tile_normal64(j, w, v.d); else tile_normal32(j, w, v.f); }
         else { if (wide) tile_trunc64(j, w, v.d); else tile_trunc32(j, w, v.f); }
@@ -336,6 +401,12 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
         char *o = (char *)j->out + (first + lo - j->offset) * es;
         char *d = nt ? stage : o;
         switch (j->dtype) {
+#ifdef WI_BF16_SPLIT
+        case WI_BF16:
+            if (cnt == E) store_bf16_split(j, v.f, (uint16_t *)d, cnt);
+            else store_bf16_split_part(j, v.f, (uint16_t *)d, lo, cnt);
+            break;
+#endif
         case WI_F64: store_f64(j, v.d + lo, (double *)d, cnt); break;
         case WI_F32: store_f32(j, v.f + lo, (float *)d, cnt); break;
         default: store_16(j, v.f + lo, (uint16_t *)d, cnt);

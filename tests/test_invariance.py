@@ -32,9 +32,9 @@ def test_threads_do_not_change_bits(dist, dtype):
         assert np.array_equal(_bits(FILLS[dist](np.empty(n, dtype), threads=t)), ref), f"threads={t}"
 
 
+@pytest.mark.parametrize("n", [100_003, 600_011])   # the second is >= 1 MiB in every dtype: streaming stores
 @pytest.mark.parametrize("dist", FILLS)
-def test_every_simd_path_matches_scalar(dist, dtype, monkeypatch):
-    n = 100_003
+def test_every_simd_path_matches_scalar(dist, dtype, n, monkeypatch):
     monkeypatch.setenv("WEIGHTINIT_SIMD", "scalar")
     ref = _bits(FILLS[dist](np.empty(n, dtype), offset=77))
     for path in wi.available_simd_paths():
@@ -101,14 +101,16 @@ def test_seeds_and_streams_change_values():
     assert not np.array_equal(wi.normal_(np.empty(1000)), wi.normal_(np.empty(1000)))   # fresh entropy
 
 
+@pytest.mark.parametrize("dist", ["uniform", "normal", "trunc_normal"])
 @pytest.mark.parametrize("dt", ["float32", "bfloat16", "float64"])
-def test_streaming_stores_for_large_buffers_keep_bits(dt):
-    """Outputs of 1 MiB and more are written with non-temporal stores; a large,
-    misaligned fill equals small cached fills of the same range."""
+def test_streaming_stores_for_large_buffers_keep_bits(dt, dist):
+    """Outputs of 1 MiB and more are written with non-temporal stores (and
+    bfloat16 on AVX-512 with its own store); a large, misaligned fill equals
+    small cached fills of the same range."""
     dtype = DTYPES[dt]
-    n = (72 << 20) // dtype.itemsize + 13
+    n = (24 << 20) // dtype.itemsize + 13
     big = np.empty(n + 1, dtype)[1:]
-    FILLS["trunc_normal"](big, offset=5)
+    FILLS[dist](big, offset=5)
     for start in (0, n // 2 + 7, n - 4099):
-        part = FILLS["trunc_normal"](np.empty(4099, dtype), offset=5 + start)
+        part = FILLS[dist](np.empty(4099, dtype), offset=5 + start)
         assert np.array_equal(_bits(big[start:start + 4099]), _bits(part)), start
