@@ -310,26 +310,30 @@ static void store_16(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
 }
 
 #ifdef WI_BF16_SPLIT
-/* v holds n whole tile rows in split order. Per run of 32: clamp, add the
- * round-to-nearest-even bias x + 0x7fff + bit 16 to the float32 bits, then
- * store the high halves: the even elements' from one word early, the odd
- * elements' in place, each with a mask that writes only those halves. */
-static void store_bf16_split(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
-    const __m512 lo = _mm512_set1_ps((float)j->lo), hi = _mm512_set1_ps((float)j->hi);
+/* One run of 32 elements in split order: add the round-to-nearest-even bias
+ * (0x7fff + bit 16) to the float32 bits, then store the high halves, the even
+ * elements' from one word early and the odd elements' in place, each with a
+ * mask that writes only those halves. */
+static inline void bf16_split_run(__m512 even, __m512 odd, uint16_t *o) {
     const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), bit16 = _mm512_set1_epi32(0x10000);
-    const __mmask32 odd_words = 0xAAAAAAAAu;
-    for (uint64_t i = 0; i < n; i += 32) {
-        __m512 e = _mm512_load_ps(v + i), d = _mm512_load_ps(v + i + 16);
-        if (j->clamp) {
-            e = _mm512_min_ps(_mm512_max_ps(e, lo), hi);
-            d = _mm512_min_ps(_mm512_max_ps(d, lo), hi);
-        }
-        __m512i eb = _mm512_castps_si512(e), db = _mm512_castps_si512(d);
-        __m512i er = _mm512_add_epi32(eb, bias), dr = _mm512_add_epi32(db, bias);
-        er = _mm512_mask_add_epi32(er, _mm512_test_epi32_mask(eb, bit16), er, one);
-        dr = _mm512_mask_add_epi32(dr, _mm512_test_epi32_mask(db, bit16), dr, one);
-        _mm512_mask_storeu_epi16((void *)((uintptr_t)(o + i) - 2), odd_words, er);
-        _mm512_mask_storeu_epi16((void *)(o + i), odd_words, dr);
+    const __mmask32 high_halves = 0xAAAAAAAAu;
+    __m512i eb = _mm512_castps_si512(even), ob = _mm512_castps_si512(odd);
+    __m512i er = _mm512_add_epi32(eb, bias), or_ = _mm512_add_epi32(ob, bias);
+    er = _mm512_mask_add_epi32(er, _mm512_test_epi32_mask(eb, bit16), er, one);
+    or_ = _mm512_mask_add_epi32(or_, _mm512_test_epi32_mask(ob, bit16), or_, one);
+    _mm512_mask_storeu_epi16((void *)((uintptr_t)o - 2), high_halves, er);
+    _mm512_mask_storeu_epi16((void *)o, high_halves, or_);
+}
+
+/* n whole tile rows of v (in split order) -> clamped, rounded bfloat16 */
+static void store_bf16_split(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
+    if (j->clamp) {
+        const __m512 lo = _mm512_set1_ps((float)j->lo), hi = _mm512_set1_ps((float)j->hi);
+        for (uint64_t i = 0; i < n; i += 32)
+            bf16_split_run(_mm512_min_ps(_mm512_max_ps(_mm512_load_ps(v + i), lo), hi),
+                           _mm512_min_ps(_mm512_max_ps(_mm512_load_ps(v + i + 16), lo), hi), o + i);
+    } else {
+        for (uint64_t i = 0; i < n; i += 32) bf16_split_run(_mm512_load_ps(v + i), _mm512_load_ps(v + i + 16), o + i);
     }
 }
 
