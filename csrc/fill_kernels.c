@@ -373,6 +373,14 @@ static void stream_copy(char *dst, const char *src, size_t bytes) {
 }
 #endif
 
+static void store_any(const wi_job *j, const float *vf, const double *vd, uint64_t at, char *d, uint64_t n) {
+    switch (j->dtype) {
+    case WI_F64: store_f64(j, vd + at, (double *)d, n); break;
+    case WI_F32: store_f32(j, vf + at, (float *)d, n); break;
+    default: store_16(j, vf + at, (uint16_t *)d, n);
+    }
+}
+
 static size_t dtype_size(wi_dtype d) { return d == WI_F64 ? 8 : d == WI_F32 ? 4 : 2; }
 
 void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
@@ -404,16 +412,21 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
         uint64_t cnt = hi - lo;
         char *o = (char *)j->out + (first + lo - j->offset) * es;
         char *d = nt ? stage : o;
-        switch (j->dtype) {
 #ifdef WI_BF16_SPLIT
-        case WI_BF16:
+        if (split) {
             if (cnt == E) store_bf16_split(j, v.f, (uint16_t *)d, cnt);
             else store_bf16_split_part(j, v.f, (uint16_t *)d, lo, cnt);
-            break;
+        } else
 #endif
-        case WI_F64: store_f64(j, v.d + lo, (double *)d, cnt); break;
-        case WI_F32: store_f32(j, v.f + lo, (float *)d, cnt); break;
-        default: store_16(j, v.f + lo, (uint16_t *)d, cnt);
+        {
+            /* vector stores that straddle cache lines cost double: the first
+             * few elements alone, up to a line boundary (numpy's buffers
+             * start 16 bytes into a line) */
+            uintptr_t mis = (uintptr_t)d & 63;
+            uint64_t head = mis % es ? 0 : (64 - mis) / es % (64 / es);
+            if (head > cnt) head = cnt;
+            store_any(j, v.f, v.d, lo, d, head);
+            store_any(j, v.f, v.d, lo + head, d + head * es, cnt - head);
         }
 #ifdef WI_HAVE_STREAM
         if (nt) stream_copy(o, stage, cnt * es);
