@@ -40,15 +40,17 @@ static double out_round(wi_dtype d, double x) {
 }
 
 /* The widest float32 bound whose rounding to a 16-bit dtype stays at or inside
- * representable bound r: halfway to the next value outward, or just inside
- * halfway when the tie rounds outward. */
+ * representable bound r: the float32 just inside halfway to the next value
+ * outward. Never the halfway point itself, even where that tie would round
+ * inward (the output is the same either way): the AVX-512 bfloat16 store takes
+ * the tie-breaking bit from the unclamped value, which is right for a clamped
+ * lane only if the bound is not a tie. */
 static double widen16(wi_dtype d, double r, int up) {
     if (isinf(r)) return r;
     double next = out_step(d, r, up);
     if (isinf(next)) next = copysign(d == WI_BF16 ? 0x1p128 : 0x1p16, next);
-    float m = (float)(0.5 * r + 0.5 * next);
-    if (to16(d, m) != to16(d, r)) m = nextafterf(m, up ? -INFINITY : INFINITY);
-    return (double)m;
+    float half = (float)(0.5 * r + 0.5 * next);      /* exact: float32 has the bits to spare */
+    return (double)nextafterf(half, up ? -INFINITY : INFINITY);
 }
 
 /* the neighbour of representable y in direction up (1) or down (0) */

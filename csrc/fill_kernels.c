@@ -310,17 +310,23 @@ static void store_16(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
 }
 
 #ifdef WI_BF16_SPLIT
-/* One run of 32 elements in split order: add the round-to-nearest-even bias
- * (0x7fff + bit 16) to the float32 bits, then store the high halves, the even
- * elements' from one word early and the odd elements' in place, each with a
- * mask that writes only those halves. */
-static inline void bf16_split_run(__m512 even, __m512 odd, uint16_t *o) {
-    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), bit16 = _mm512_set1_epi32(0x10000);
+/* One run of 32 elements in split order, `even` and `odd` as clamped float32
+ * lanes, vs pointing at the same lanes unclamped in v. Round to nearest even:
+ * OR bit 16 (the lowest bit kept) into bit 0, add 0x7fff, keep the high half.
+ * Bit 16 comes from a load of v two bytes on, which puts it in bit 0 of each
+ * lane: one fused load instead of a shift. A clamped lane got it from its
+ * unclamped value, which does not matter: the clamp bounds are never ties
+ * (widen16), and for any other value bit 0 does not change the rounding.
+ * Then the high halves are stored, the even elements' from one word early and
+ * the odd elements' in place, each with a mask that writes only those halves. */
+static inline void bf16_split_run(__m512 even, __m512 odd, const float *vs, uint16_t *o) {
+    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1);
     const __mmask32 high_halves = 0xAAAAAAAAu;
-    __m512i eb = _mm512_castps_si512(even), ob = _mm512_castps_si512(odd);
-    __m512i er = _mm512_add_epi32(eb, bias), or_ = _mm512_add_epi32(ob, bias);
-    er = _mm512_mask_add_epi32(er, _mm512_test_epi32_mask(eb, bit16), er, one);
-    or_ = _mm512_mask_add_epi32(or_, _mm512_test_epi32_mask(ob, bit16), or_, one);
+    const char *b = (const char *)vs + 2;
+    __m512i er = _mm512_ternarylogic_epi32(_mm512_castps_si512(even), _mm512_loadu_si512((const void *)b), one, 0xF8);
+    __m512i or_ = _mm512_ternarylogic_epi32(_mm512_castps_si512(odd), _mm512_loadu_si512((const void *)(b + 64)), one, 0xF8);
+    er = _mm512_add_epi32(er, bias);
+    or_ = _mm512_add_epi32(or_, bias);
     _mm512_mask_storeu_epi16((void *)((uintptr_t)o - 2), high_halves, er);
     _mm512_mask_storeu_epi16((void *)o, high_halves, or_);
 }
@@ -331,9 +337,10 @@ static void store_bf16_split(const wi_job *j, const float *v, uint16_t *o, uint6
         const __m512 lo = _mm512_set1_ps((float)j->lo), hi = _mm512_set1_ps((float)j->hi);
         for (uint64_t i = 0; i < n; i += 32)
             bf16_split_run(_mm512_min_ps(_mm512_max_ps(_mm512_load_ps(v + i), lo), hi),
-                           _mm512_min_ps(_mm512_max_ps(_mm512_load_ps(v + i + 16), lo), hi), o + i);
+                           _mm512_min_ps(_mm512_max_ps(_mm512_load_ps(v + i + 16), lo), hi), v + i, o + i);
     } else {
-        for (uint64_t i = 0; i < n; i += 32) bf16_split_run(_mm512_load_ps(v + i), _mm512_load_ps(v + i + 16), o + i);
+        for (uint64_t i = 0; i < n; i += 32)
+            bf16_split_run(_mm512_load_ps(v + i), _mm512_load_ps(v + i + 16), v + i, o + i);
     }
 }
 
@@ -385,7 +392,9 @@ static size_t dtype_size(wi_dtype d) { return d == WI_F64 ? 8 : d == WI_F32 ? 4 
 
 void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
     uint32_t w[4][NB] __attribute__((aligned(64)));
-    union { float f[4 * NB]; double d[2 * NB]; } v __attribute__((aligned(64)));
+    /* 64 spare bytes: the bfloat16 store reads two bytes past the last lane */
+    union { float f[4 * NB + 16]; double d[2 * NB]; } v __attribute__((aligned(64)));
+    memset(v.f + 4 * NB, 0, 16 * sizeof(float));
     const uint64_t E = j->tile_elems;
     const int wide = E == 2 * NB;              /* 64-bit samples */
     const size_t es = dtype_size(j->dtype);

@@ -42,3 +42,44 @@ def test_trunc_normal_does_not_pile_up_on_bounds(dt):
         count = int(np.sum(x == bound))
         limit = n * p + 5 * np.sqrt(n * p) + 5
         assert count <= limit, f"{count} values on bound {bound}, expected about {n * p:.0f}"
+
+
+NARROW = [   # intervals a few 16-bit values wide: many samples are clamped, some onto a bound
+    ("uniform", 0.99, 1.0078125), ("uniform", 1.0, 1.0234375), ("uniform", -1.0234375, -1.0),
+    ("uniform", -0.0039, 0.0039), ("trunc_normal", 0.999, 1.001), ("trunc_normal", -1.02, -0.99),
+    ("trunc_normal", 2.0, 2.03125), ("trunc_normal", -1e-3, 1e-3),
+]
+
+
+@pytest.mark.parametrize("dist,a,b", NARROW)
+@pytest.mark.parametrize("dt", ["float16", "bfloat16"])
+def test_clamped_values_match_scalar_path(dt, dist, a, b, monkeypatch):
+    """The vector paths round clamped lanes exactly as the scalar path does."""
+    def fill():
+        out = np.empty(200_003, DTYPES[dt])
+        if dist == "uniform":
+            return wi.uniform_(out, a, b, seed=8, offset=3)
+        return wi.trunc_normal_(out, 0.0, 1.0, a, b, seed=8, offset=3)
+
+    monkeypatch.setenv("WEIGHTINIT_SIMD", "scalar")
+    ref = fill()
+    x = ref.astype(np.float64)
+    assert x.min() >= a and (x.max() < b if dist == "uniform" else x.max() <= b)
+    for path in wi.available_simd_paths():
+        monkeypatch.setenv("WEIGHTINIT_SIMD", path)
+        assert np.array_equal(fill().view(np.uint16), ref.view(np.uint16)), path
+
+
+def test_bound_reached_by_float32_rounding_stays_outside():
+    """uniform(254, 255) in bfloat16 has one value, 254. About 2^-17 of the
+    float32 samples round up to exactly 255 before the clamp; after it they must
+    come out as 254 on every path (a clamp bound on a rounding tie would let the
+    vector store round them back up to 255)."""
+    def fill():
+        return wi.uniform_(np.empty(1 << 23, DTYPES["bfloat16"]), 254.0, 255.0, seed=9)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("WEIGHTINIT_SIMD", "scalar")
+        ref = fill()
+    assert np.all(ref.astype(np.float64) == 254.0)
+    assert np.array_equal(fill().view(np.uint16), ref.view(np.uint16))
