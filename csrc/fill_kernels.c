@@ -380,6 +380,7 @@ static void stream_copy(char *dst, const char *src, size_t bytes) {
 }
 #endif
 
+/* n samples from position `at` of the tile (float32 or float64 ones) to d */
 static void store_any(const wi_job *j, const float *vf, const double *vd, uint64_t at, char *d, uint64_t n) {
     switch (j->dtype) {
     case WI_F64: store_f64(j, vd + at, (double *)d, n); break;

@@ -1,4 +1,4 @@
-/* Philox4x32-10 on 8 (AVX2) or 16 (AVX-512) consecutive blocks at once.
+/* Philox4x32-10 on 8 (AVX2) or 32 (AVX-512) blocks at once.
  * AVX2 does the 32x32->64 multiplies with mul_epu32 on the even lanes and on
  * the odd lanes shifted down, then blends high and low halves back; AVX-512
  * keeps one word per 64-bit lane instead. Both take about half the
