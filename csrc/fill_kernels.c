@@ -40,6 +40,7 @@
  * 32 (p / 32) + 2 (p % 16) + (p / 16) % 2. */
 static inline void gen_words(const wi_job *j, uint64_t tile, uint32_t w[4][NB], int split) {
     uint64_t base = tile * NB;
+    (void)split;   /* only the AVX-512 variant has the split order */
 #ifdef WI_PHILOX_LANES
     /* base is a multiple of 256, so the low counter word never carries here */
     for (int b = 0; b < NB; b += WI_PHILOX_LANES) {
@@ -54,9 +55,7 @@ static inline void gen_words(const wi_job *j, uint64_t tile, uint32_t w[4][NB], 
         wi_philox_lanes((uint32_t)base + (uint32_t)b, hi, j->s0, j->s1, j->k0, j->k1,
                         &w[0][b], &w[1][b], &w[2][b], &w[3][b]);
     }
-    (void)split;
 #else
-    (void)split;
     for (int b = 0; b < NB; b++) {
         uint64_t blk = base + (uint64_t)b;
         uint32_t c[4] = {(uint32_t)blk, (uint32_t)(blk >> 32), j->s0, j->s1};
