@@ -1,10 +1,12 @@
 """gpt2 / llama presets: names, shapes and initialization as in transformers."""
+import importlib.util
 import json
 import math
 
+import numpy as np
 import pytest
 
-from weightinit.checkpoint import create_checkpoint, preset, preset_config
+from weightinit.checkpoint import create_checkpoint, preset, preset_config, read_checkpoint
 
 GPT2_SMALL = {"n_layer": 2, "n_embd": 16, "n_head": 4, "vocab_size": 97, "n_positions": 32}
 LLAMA_SMALL = {"num_hidden_layers": 2, "hidden_size": 32, "num_attention_heads": 4, "num_key_value_heads": 2,
@@ -100,6 +102,122 @@ def test_preset_config_sources(tmp_path):
         preset("gpt2", GPT2_SMALL, n_layer="2")
 
 
+@pytest.mark.parametrize("name, small", [("gpt2", GPT2_SMALL), ("llama", LLAMA_SMALL)])
+def test_config_must_give_every_size_key(tmp_path, name, small):
+    size = {"gpt2": ["vocab_size", "n_positions", "n_embd", "n_layer", "n_head"],
+            "llama": ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads"]}
+    for key in size[name]:
+        cfg = {k: v for k, v in small.items() if k != key}
+        with pytest.raises(ValueError, match=rf"config has no {key} \(.*\); the {name} preset does not guess it"):
+            preset(name, cfg)
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        with pytest.raises(ValueError, match=f"config has no {key} "):
+            preset(name, tmp_path / "config.json")
+        # an override may give it
+        assert preset_config(name, cfg, **{key: small[key]})[key] == small[key]
+    with pytest.raises(ValueError, match="num_hidden_layers .*, num_attention_heads .*does not guess them"):
+        preset("llama", {"vocab_size": 10, "hidden_size": 8, "intermediate_size": 8})
+
+
+def test_no_config_keeps_the_builtin_defaults():
+    gpt2 = preset_config("gpt2")
+    assert {k: gpt2[k] for k in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head")} == \
+        {"vocab_size": 50257, "n_positions": 1024, "n_embd": 768, "n_layer": 12, "n_head": 12}
+    llama = preset_config("llama", num_hidden_layers=2)
+    assert (llama["num_hidden_layers"], llama["hidden_size"], llama["intermediate_size"], llama["vocab_size"]) == \
+        (2, 4096, 11008, 32000)
+    assert by_name(preset("gpt2", n_layer=1))["transformer.wte.weight"].shape == (50257, 768)
+    assert preset("llama", num_hidden_layers=1).num_parameters == 32000 * 4096 * 2 + 4096 + \
+        (4 * 4096 * 4096 + 3 * 4096 * 11008 + 2 * 4096)
+
+
+@pytest.mark.parametrize("name, small, bad", [
+    ("llama", LLAMA_SMALL, {"num_local_experts": 8}),
+    ("llama", LLAMA_SMALL, {"n_layer": 2, "sliding_window": 16}),
+    ("gpt2", GPT2_SMALL, {"num_key_value_heads": 2}),     # a llama key: gpt2 has no GQA
+    ("gpt2", GPT2_SMALL, {"add_cross_attention": True}),  # harmless only when false
+    ("llama", LLAMA_SMALL, {"is_encoder_decoder": True}),
+])
+def test_unknown_or_unused_keys_are_errors(name, small, bad):
+    keys = ", ".join(sorted(bad))
+    with pytest.raises(ValueError, match=rf"config key\(s\) {keys} are not used by the {name} preset .*transformers"):
+        preset(name, {**small, **bad})
+    with pytest.raises(ValueError, match=rf"config key\(s\) {keys} are not used"):
+        preset(name, small, **bad)
+    with pytest.raises(ValueError, match=rf"config key\(s\) {keys} are not used"):
+        preset(name, **bad)   # overrides without a config are checked too
+
+
+def test_real_config_metadata_keys_are_accepted():
+    gpt2 = {"activation_function": "gelu_new", "architectures": ["GPT2LMHeadModel"], "attn_pdrop": 0.1,
+            "bos_token_id": 50256, "embd_pdrop": 0.1, "eos_token_id": 50256, "initializer_range": 0.02,
+            "layer_norm_epsilon": 1e-05, "model_type": "gpt2", "n_ctx": 1024, "resid_pdrop": 0.1,
+            "summary_activation": None, "summary_first_dropout": 0.1, "summary_proj_to_labels": True,
+            "summary_type": "cls_index", "summary_use_proj": True, "add_cross_attention": False,
+            "task_specific_params": {"text-generation": {"do_sample": True, "max_length": 50}}, **GPT2_SMALL}
+    assert by_name(preset("gpt2", gpt2))["transformer.h.1.attn.c_attn.weight"].shape == (16, 48)
+    llama = {"_name_or_path": "x", "architectures": ["LlamaForCausalLM"], "bos_token_id": 1, "eos_token_id": 2,
+             "hidden_act": "silu", "initializer_range": 0.02, "model_type": "llama", "pretraining_tp": 1,
+             "rms_norm_eps": 1e-05, "rope_scaling": None, "rope_theta": 10000.0, "tie_word_embeddings": False,
+             "torch_dtype": "float16", "transformers_version": "4.31.0", "use_cache": True,
+             "attention_dropout": 0.0, "attention_bias": False, "mlp_bias": False, **LLAMA_SMALL}
+    assert preset("llama", llama).dtype == "float16"
+
+
+def test_gpt2_alias_names_give_the_shapes():
+    aliases = {"vocab_size": 97, "max_position_embeddings": 32, "hidden_size": 16, "num_hidden_layers": 3,
+               "num_attention_heads": 4}
+    s = by_name(preset("gpt2", aliases))
+    assert s["transformer.wte.weight"].shape == (97, 16)
+    assert s["transformer.wpe.weight"].shape == (32, 16)
+    assert "transformer.h.2.mlp.c_fc.weight" in s and "transformer.h.3.ln_1.weight" not in s
+    cfg = preset_config("gpt2", aliases)
+    assert (cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["n_positions"]) == (16, 3, 4, 32)
+    assert "hidden_size" not in cfg   # the written config.json has the canonical keys only
+    # the same value under both names is fine; an override through an alias wins
+    assert preset_config("gpt2", {**aliases, "n_embd": 16})["n_embd"] == 16
+    assert preset_config("gpt2", GPT2_SMALL, num_hidden_layers=5)["n_layer"] == 5
+    assert preset_config("gpt2", hidden_size=64)["n_embd"] == 64
+
+
+def test_gpt2_alias_conflict_is_an_error():
+    with pytest.raises(ValueError, match=r"both hidden_size=32 and n_embd=16"):
+        preset("gpt2", {**GPT2_SMALL, "hidden_size": 32})
+    with pytest.raises(ValueError, match=r"both num_hidden_layers=1 and n_layer=2"):
+        preset("gpt2", None, n_layer=2, num_hidden_layers=1)
+    with pytest.raises(ValueError, match="n_layer"):   # llama has no gpt2 aliases
+        preset("llama", {**LLAMA_SMALL, "n_layer": 2})
+
+
+def test_llama_pad_token_id_checks_and_none():
+    s = by_name(preset("llama", {**LLAMA_SMALL, "pad_token_id": None}))
+    assert s["model.embed_tokens.weight"].scheme.to_dict() == {"name": "normal", "mean": 0.0, "std": 0.02}
+    for bad in (101, -102, 1.0, True, "0"):
+        with pytest.raises(ValueError, match="pad_token_id"):
+            preset("llama", {**LLAMA_SMALL, "pad_token_id": bad})
+    # gpt2 has no padding_idx: pad_token_id changes nothing
+    assert by_name(preset("gpt2", {**GPT2_SMALL, "pad_token_id": 0}))["transformer.wte.weight"].scheme.to_dict() \
+        == {"name": "normal", "mean": 0.0, "std": 0.02}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("weightinit.recorded") is None,
+                    reason="weightinit.recorded (with_zero_rows) has not landed yet")
+@pytest.mark.parametrize("pad, row", [(0, 0), (7, 7), (-1, 499)])
+def test_llama_pad_token_row_is_zero(tmp_path, pad, row):
+    cfg = {**LLAMA_SMALL, "num_hidden_layers": 1, "vocab_size": 500, "hidden_size": 64, "pad_token_id": pad,
+           "initializer_range": 0.05}
+    create_checkpoint(preset("llama", cfg, seed=4), tmp_path / "m", progress=False)
+    entries = {e.name: e for e in read_checkpoint(tmp_path / "m")[0]}
+    emb = np.asarray(entries["model.embed_tokens.weight"].array(), dtype=np.float64)
+    assert emb.shape == (500, 64)
+    assert not emb[row].any()
+    rest = np.delete(emb, row, axis=0)
+    assert np.count_nonzero(rest) == rest.size
+    assert rest.std() == pytest.approx(0.05, rel=0.05) and abs(rest.mean()) < 0.005
+    # lm_head (untied) keeps every row
+    assert np.asarray(entries["lm_head.weight"].array())[row].any()
+
+
 def _hf(name):
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
@@ -110,6 +228,8 @@ def _hf(name):
     ("gpt2", GPT2_SMALL, "GPT2LMHeadModel"),
     ("llama", LLAMA_SMALL, "LlamaForCausalLM"),
     ("llama", {**LLAMA_SMALL, "tie_word_embeddings": True}, "LlamaForCausalLM"),
+    ("gpt2", {"vocab_size": 97, "max_position_embeddings": 32, "hidden_size": 16, "num_hidden_layers": 2,
+              "num_attention_heads": 4}, "GPT2LMHeadModel"),
 ])
 def test_from_pretrained_loads_without_missing_keys(tmp_path, name, cfg, model_cls):
     torch, transformers = _hf(name)

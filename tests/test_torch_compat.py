@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 import torch.nn as nn  # noqa: E402
 import torch.nn.init as tinit  # noqa: E402
 
+import weightinit  # noqa: E402
 import weightinit.torch as init  # noqa: E402
 from weightinit import initializers as I  # noqa: E402
 
@@ -480,21 +481,19 @@ class NoReset(nn.Module):
         self.w = nn.Parameter(torch.zeros(3))
 
 
-def test_init_module_unknown_modules_fall_back_and_say_so():
+def test_init_module_replays_custom_reset_parameters_and_warns_when_nothing_writes():
     a, b = Custom(), Custom()
-    with pytest.warns(UserWarning, match="no weightinit rule for Custom.*reset_parameters"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")       # replayed on weightinit streams: no fallback warning
         init.init_module_(a, seed=8)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        init.init_module_(b, seed=8)
+        init.init_module_(b, seed=8, threads=1)
     assert torch.equal(a.scale, b.scale) and torch.equal(a.inner.weight, b.inner.weight)
-    assert a.scale.any()
-    # the fallback forks torch's RNG: the global state is left as it was
+    # Custom.reset_parameters draws normal_(scale): the stream is the qualified name
+    np.testing.assert_array_equal(a.scale.detach().numpy(),
+                                  weightinit.normal_(np.empty(6, np.float32), seed=8, stream="scale"))
     state = torch.get_rng_state()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        init.init_module_(a, seed=9)
-    assert torch.equal(torch.get_rng_state(), state)
+    init.init_module_(a, seed=9)
+    assert torch.equal(torch.get_rng_state(), state)   # torch's RNG is not touched
     n = NoReset()
     with pytest.warns(UserWarning, match="left unchanged"):
         init.init_module_(n)

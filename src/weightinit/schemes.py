@@ -35,7 +35,7 @@ from .fans import LAYOUTS, calculate_gain, check_shape, compute_fans, warn_if_em
 
 __all__ = [
     "Scheme", "VarianceScaling", "Uniform", "Normal", "TruncatedNormal", "Constant",
-    "Orthogonal", "DeltaOrthogonal", "Eye", "Dirac", "Sparse",
+    "Orthogonal", "DeltaOrthogonal", "Eye", "Dirac", "Sparse", "Recorded",
     "get", "available", "from_dict", "TRUNCATED_NORMAL_STD",
 ]
 
@@ -560,6 +560,8 @@ def _sparse(sparsity=0.1, std=0.01):
     return Sparse(sparsity, std)
 
 
+from .recorded import Recorded  # noqa: E402 (a Scheme subclass: imported once Scheme exists)
+
 # Initializer names (as in initializers.py, without the trailing "_") -> factory.
 # The factories take the same keyword parameters as the initializers.
 _NAMES = {
@@ -574,6 +576,7 @@ _NAMES = {
     "constant": Constant, "zeros": _zeros, "ones": _ones,
     "eye": Eye, "dirac": Dirac, "sparse": _sparse,
     "orthogonal": Orthogonal, "delta_orthogonal": DeltaOrthogonal,
+    "recorded": Recorded,
 }
 
 

@@ -92,12 +92,15 @@ class TensorSpec:
 @dataclass
 class CheckpointSpec:
     """Validated list of tensors plus a global seed and default dtype.
-    `config` (presets only) is the Hugging Face config written next to the weights."""
+    `config` (presets only) is the Hugging Face config written next to the weights;
+    `files` ({base name: bytes}) are small files written beside the weights of a
+    directory checkpoint (config.json, generation_config.json, tokenizer files)."""
     tensors: list
     seed: int | None = None
     dtype: str = "float32"
     config: dict | None = None
     metadata: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
 
     def __post_init__(self):
         validate(self)
@@ -171,6 +174,12 @@ def validate(spec: CheckpointSpec) -> None:
         from .._streams import resolve_seed
         spec.seed = resolve_seed(spec.seed)
     spec.dtype = resolve_dtype(spec.dtype, "dtype (the default dtype)")
+    if not isinstance(spec.files, dict) or not all(
+            isinstance(k, str) and isinstance(v, bytes) for k, v in spec.files.items()):
+        raise TypeError("files must be a dict of base name to bytes")
+    for k in spec.files:
+        if not k or k != os.path.basename(k) or k in (".", "..") or k.endswith((".safetensors", ".partial", ".tmp")):
+            raise ValueError(f"files: {k!r} is not a plain file name that may sit beside the weights")
     if not isinstance(spec.metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in spec.metadata.items()):
         raise TypeError("metadata must be a dict of str to str")

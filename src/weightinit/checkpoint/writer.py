@@ -178,6 +178,8 @@ class _Plan:
                 cfg = dict(spec.config)
                 cfg["dtype"] = cfg["torch_dtype"] = dtype or spec.dtype
                 self.small.append(("config.json", (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode()))
+            self.small += [(name, data) for name, data in spec.files.items()
+                           if not (name == "config.json" and spec.config is not None)]
             if fmt == "safetensors":
                 self._shard(entries, max_shard_size)
             else:

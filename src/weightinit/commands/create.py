@@ -3,29 +3,55 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "create", help="write a randomly initialized checkpoint (safetensors or .npy) from a spec or preset",
-        description="Write a checkpoint straight to disk, chunk by chunk, in bounded memory. "
-                    "SPEC_OR_PRESET is a .toml/.json spec file or a preset (gpt2, llama).")
+        "create", help="write a randomly initialized checkpoint (safetensors or .npy) from a config, spec or preset",
+        description="Write a checkpoint straight to disk, chunk by chunk, in bounded memory. With --config and no "
+                    "SPEC_OR_PRESET, any transformers architecture is built from its config and initialized by "
+                    "the model's own init code (needs torch and transformers); SPEC_OR_PRESET is a .toml/.json "
+                    "spec file or a built-in preset (gpt2, llama) that needs neither.")
     p.add_argument("spec", nargs="?", metavar="SPEC_OR_PRESET",
-                   help="spec file or preset name (default: the model_type of --config)")
+                   help="spec file or preset name (default: the model of --config, through transformers)")
     p.add_argument("-o", "--output", required=True, metavar="PATH",
                    help="a .safetensors file, or a directory (shards + index, .npy files, config.json)")
-    p.add_argument("--config", metavar="CONFIG_JSON", help="Hugging Face config.json for a preset")
+    p.add_argument("--config", metavar="CONFIG_JSON", help="a Hugging Face config.json (or its directory)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override one preset config key (value parsed as JSON), e.g. --set n_layer=2")
+                   help="override one config key (value parsed as JSON), e.g. --set num_hidden_layers=2")
+    p.add_argument("--tokenizer", metavar="DIR", help="copy the tokenizer files of this local directory")
     p.add_argument("--seed", type=int, default=None, help="global seed (default: the spec's, else random)")
     p.add_argument("--dtype", default=None, help="default dtype: float32, bfloat16, float16, float64")
-    p.add_argument("--threads", type=int, default=None)
+    p.add_argument("--threads", type=int, default=None, help="threads of the fill kernels (default: all cores)")
     p.add_argument("--max-shard-size", default=None, metavar="SIZE", help="e.g. 5GB (10**9 bytes) or 4GiB")
-    p.add_argument("--format", default="safetensors", choices=["safetensors", "npy"])
+    p.add_argument("--format", default="safetensors", choices=["safetensors", "npy"],
+                   help="safetensors (default) or one .npy per tensor")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run into the same PATH")
     p.add_argument("--overwrite", action="store_true", help="replace existing files at PATH once complete")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=run)
+
+
+# files a tokenizer directory may hold (transformers' tokenizer and processor files)
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+                   "vocab.json", "merges.txt", "vocab.txt", "tokenizer.model", "spiece.model",
+                   "sentencepiece.bpe.model", "chat_template.jinja", "chat_template.json")
+
+
+def tokenizer_files(directory) -> dict:
+    """{name: bytes} of the tokenizer files in `directory`; ValueError when it has none."""
+    if not os.path.isdir(directory):
+        raise ValueError(f"--tokenizer {directory!r} is not a directory")
+    found = {}
+    for name in TOKENIZER_FILES:
+        path = os.path.join(directory, name)
+        if os.path.isfile(path):
+            with open(path, "rb") as fh:
+                found[name] = fh.read()
+    if not found:
+        raise ValueError(f"--tokenizer {directory!r} holds no tokenizer file ({', '.join(TOKENIZER_FILES[:3])}, ...)")
+    return found
 
 
 def _overrides(items) -> dict:
@@ -41,26 +67,62 @@ def _overrides(items) -> dict:
     return out
 
 
+def _config_dict(path, overrides) -> dict:
+    if os.path.isdir(path):
+        path = os.path.join(path, "config.json")
+    with open(path, encoding="utf-8") as fh:
+        try:
+            cfg = json.load(fh)
+        except ValueError as exc:
+            raise ValueError(f"--config {path!r}: invalid JSON: {exc}") from None
+    if not isinstance(cfg, dict):
+        raise ValueError(f"--config {path!r}: not a JSON object")
+    return {**cfg, **overrides}
+
+
+def _same_file(a, b) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def run(args) -> int:
     from weightinit.checkpoint import PRESETS, create_checkpoint, load_spec, preset
 
     target = args.spec
     if target is None:
         if args.config is None:
-            raise ValueError("give SPEC_OR_PRESET, or --config with a model_type")
-        with open(args.config, encoding="utf-8") as fh:
-            target = json.load(fh).get("model_type")
-        if target not in PRESETS:
-            raise ValueError(f"--config model_type {target!r} is not a preset ({', '.join(PRESETS)})")
-    if os.path.isfile(target):
+            raise ValueError("give SPEC_OR_PRESET, or --config with a Hugging Face config.json")
+        cfg = _config_dict(args.config, _overrides(args.set))
+        try:
+            from weightinit.checkpoint import from_config
+            spec = from_config(cfg, dtype=args.dtype)
+        except ImportError as exc:
+            if cfg.get("model_type") not in PRESETS:
+                raise ValueError(f"--config model_type {cfg.get('model_type')!r}: {exc}") from None
+            spec = preset(cfg["model_type"], args.config, **_overrides(args.set))
+    elif os.path.isfile(target):
         if args.config or args.set:
-            raise ValueError("--config and --set apply to presets, not to spec files")
+            raise ValueError("--config and --set apply to configs and presets, not to spec files")
         spec = load_spec(target)
     elif target in PRESETS:
         spec = preset(target, args.config, **_overrides(args.set))
     else:
         raise ValueError(f"{target!r} is neither a spec file nor a preset ({', '.join(PRESETS)})")
+    directory = not args.output.endswith((".safetensors", ".npy", ".json"))
+    given_config = args.config if args.config is None or not os.path.isdir(args.config) \
+        else os.path.join(args.config, "config.json")
+    if directory and given_config and _same_file(given_config, os.path.join(args.output, "config.json")):
+        spec.config = None                       # DIR/config.json is the config given: keep it as it is
+        spec.files.pop("config.json", None)
+    if args.tokenizer:
+        if not directory:
+            raise ValueError("--tokenizer needs a directory as --output")
+        spec.files.update(tokenizer_files(args.tokenizer))
     create_checkpoint(spec, args.output, seed=args.seed, dtype=args.dtype, threads=args.threads,
                       max_shard_size=args.max_shard_size, progress=not args.quiet, resume=args.resume,
                       format=args.format, overwrite=args.overwrite)
+    if directory and not args.quiet and not args.tokenizer:
+        print("weightinit: no tokenizer was written (pass --tokenizer DIR to copy one)", file=sys.stderr)
     return 0

@@ -38,21 +38,18 @@ Differences from torch.nn.init
 """
 from __future__ import annotations
 
-import math
 import os
 import warnings
 
 import torch
 
-from . import schemes as _s
-from ._streams import resolve_seed, stream_id
-from .fans import calculate_gain, warn_if_empty
-from ._torch_datadriven import fixup_, lsuv_  # data-driven schemes (weightinit.diagnostics)
+from .. import schemes as _s
+from ..fans import calculate_gain, warn_if_empty
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
     "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
-    "orthogonal_", "sparse_", "init_module_", "seed_from_generator", "lsuv_", "fixup_",
+    "orthogonal_", "sparse_", "seed_from_generator", "apply_scheme_",
     "uniform", "normal", "constant", "eye", "dirac", "xavier_uniform", "xavier_normal",
     "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse",
 ]
@@ -91,8 +88,8 @@ def _as_numpy(t):
     return t.numpy()
 
 
-def _apply(tensor, scheme, seed, stream=0, threads=None):
-    """Fill `tensor` with `scheme` (a weightinit scheme) in place; returns `tensor`."""
+def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
+    """Fill the torch `tensor` in place with a weightinit `scheme` from (seed, stream); returns it."""
     if threads is None:
         threads = _threads()
     with torch.no_grad():
@@ -112,7 +109,7 @@ def _random(tensor, scheme, generator):
     _check_tensor(tensor)
     if tensor.is_meta:  # nothing to fill; torch draws nothing either
         return tensor
-    return _apply(tensor, scheme, seed_from_generator(generator))
+    return apply_scheme_(tensor, scheme, seed_from_generator(generator))
 
 
 def _fan_scheme(tensor, make):
@@ -180,7 +177,7 @@ def eye_(tensor):
     _check_tensor(tensor)
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _apply(tensor, _s.Eye(), seed=0)
+    return apply_scheme_(tensor, _s.Eye(), seed=0)
 
 
 def dirac_(tensor, groups=1):
@@ -190,7 +187,7 @@ def dirac_(tensor, groups=1):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
     if tensor.size(0) % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
-    return _apply(tensor, _s.Dirac(groups), seed=0)
+    return apply_scheme_(tensor, _s.Dirac(groups), seed=0)
 
 
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
@@ -254,133 +251,3 @@ uniform, normal, constant, eye, dirac = map(_deprecated, (uniform_, normal_, con
 xavier_uniform, xavier_normal = _deprecated(xavier_uniform_), _deprecated(xavier_normal_)
 kaiming_uniform, kaiming_normal = _deprecated(kaiming_uniform_), _deprecated(kaiming_normal_)
 orthogonal, sparse = _deprecated(orthogonal_), _deprecated(sparse_)
-
-
-# ---------------------------------------------------------------- whole modules
-
-_LINEAR_DEFAULT = _s.kaiming_uniform(a=math.sqrt(5))  # U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-
-
-_RMSNORM = (torch.nn.RMSNorm,) if hasattr(torch.nn, "RMSNorm") else ()
-
-
-def _bias_bound(weight) -> float:
-    fan_in = math.prod(weight.shape[1:])
-    return 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-
-
-def _uniform_or_zero(bound):
-    return _s.Uniform(-bound, bound) if bound > 0 else _s.Constant(0.0)
-
-
-def _rules(module):
-    """{local parameter name: scheme} for the module types whose defaults we know,
-    or None for an unknown type. Mirrors each type's reset_parameters()."""
-    nn = torch.nn
-    if isinstance(module, (nn.Linear, nn.modules.conv._ConvNd)):
-        rules = {"weight": _LINEAR_DEFAULT}
-        if module.bias is not None:
-            rules["bias"] = _uniform_or_zero(_bias_bound(module.weight))
-        return rules
-    if isinstance(module, nn.Bilinear):
-        bound = 1.0 / math.sqrt(module.weight.size(1))
-        return {"weight": _s.Uniform(-bound, bound), "bias": _s.Uniform(-bound, bound)}
-    if isinstance(module, (nn.Embedding, nn.EmbeddingBag)):
-        return {"weight": _s.Normal(0.0, 1.0)}
-    norms = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._NormBase) + _RMSNORM
-    if isinstance(module, norms):
-        return {"weight": _s.Constant(1.0), "bias": _s.Constant(0.0)}
-    if isinstance(module, nn.modules.rnn.RNNBase):
-        bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
-        return {name: _uniform_or_zero(bound) for name, _ in module.named_parameters(recurse=False)}
-    if isinstance(module, nn.MultiheadAttention):
-        return {"in_proj_weight": _s.xavier_uniform(), "q_proj_weight": _s.xavier_uniform(),
-                "k_proj_weight": _s.xavier_uniform(), "v_proj_weight": _s.xavier_uniform(),
-                "in_proj_bias": _s.Constant(0.0), "bias_k": _s.xavier_normal(),
-                "bias_v": _s.xavier_normal()}
-    if isinstance(module, nn.PReLU):
-        return {"weight": _s.Constant(module.init)}
-    return None
-
-
-def _after(module):
-    """Fix-ups that reset_parameters does beyond per-parameter draws."""
-    nn = torch.nn
-    with torch.no_grad():
-        if isinstance(module, (nn.Embedding, nn.EmbeddingBag)) and getattr(module, "padding_idx", None) is not None:
-            module.weight[module.padding_idx].fill_(0)
-        if isinstance(module, nn.modules.batchnorm._NormBase):
-            module.reset_running_stats()
-
-
-def init_module_(module, seed=0, *, threads=None):
-    """Re-initialize every parameter of `module` in place with PyTorch's default for
-    its layer type, reproducibly; returns `module`.
-
-    Each parameter is filled from ``(seed, stream=<qualified name>)``, e.g.
-    ``"layers.0.weight"``, so its values depend only on the seed, its name, shape and
-    dtype: not on module order, on other layers, or on the thread count. Defaults:
-
-    - ``nn.Linear``, ``nn.ConvNd``, ``nn.ConvTransposeNd``: weight
-      ``kaiming_uniform_(a=sqrt(5))`` = U(±1/sqrt(fan_in)), bias U(±1/sqrt(fan_in));
-    - ``nn.Bilinear``: U(±1/sqrt(in1_features)); RNN/LSTM/GRU: U(±1/sqrt(hidden_size));
-    - ``nn.Embedding``/``EmbeddingBag``: N(0, 1), ``padding_idx`` row zeroed;
-    - LayerNorm, RMSNorm, GroupNorm, BatchNorm, InstanceNorm: weight 1, bias 0
-      (BatchNorm running statistics reset too);
-    - ``nn.MultiheadAttention``: xavier_uniform projections, zero biases; ``nn.PReLU``: its init.
-
-    A module of any other type that owns parameters directly falls back to its own
-    ``reset_parameters()`` run under torch's RNG seeded from ``(seed, module name)``
-    (reproducible, but torch's values and speed), with a warning naming it; without
-    ``reset_parameters`` its parameters are left unchanged, with a warning.
-    A parameter shared by several modules (tied weights) is initialized once, by the
-    first module that owns it in ``module.named_modules()`` order.
-    ``threads=None`` uses ``torch.get_num_threads()``; the values never depend on it.
-    Parameters on other devices are filled on the CPU and copied.
-
-    >>> model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.LayerNorm(16))
-    >>> model = init_module_(model, seed=0)  # "0.weight", "0.bias", "1.weight", "1.bias"
-    """
-    if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-    seed = resolve_seed(seed)
-    done = set()
-    forced = {}  # id(parameter) -> scheme set by an enclosing module (MultiheadAttention.out_proj.bias)
-    for mname, mod in module.named_modules():
-        own = [(n, p) for n, p in mod.named_parameters(recurse=False) if id(p) not in done]
-        if not own:
-            continue
-        prefix = f"{mname}." if mname else ""
-        rules = _rules(mod)
-        if rules is None:
-            _fallback(mod, mname or type(mod).__name__, seed)
-        else:
-            if isinstance(mod, torch.nn.MultiheadAttention) and mod.out_proj.bias is not None:
-                forced[id(mod.out_proj.bias)] = _s.Constant(0.0)
-            for n, p in own:
-                scheme = forced.get(id(p), rules.get(n))
-                if scheme is None:
-                    warnings.warn(f"init_module_: no rule for parameter {prefix + n!r} of "
-                                  f"{type(mod).__name__}; left unchanged", stacklevel=2)
-                    continue
-                _check_tensor(p)
-                _apply(p, scheme, seed, prefix + n, threads)
-            _after(mod)
-        done.update(id(p) for _, p in own)
-    return module
-
-
-def _fallback(mod, mname, seed):
-    reset = getattr(mod, "reset_parameters", None)
-    what = f"{type(mod).__name__} ({mname!r})"
-    if callable(reset):
-        warnings.warn(f"init_module_: no weightinit rule for {what}; ran its reset_parameters() "
-                      "under torch's RNG seeded from (seed, module name)", stacklevel=3)
-        torch_seed = stream_id(f"{seed}/{mname}") >> 1  # torch seeds are < 2**63
-        with torch.random.fork_rng(devices=[]):  # restores the global CPU generator afterwards
-            torch.default_generator.manual_seed(torch_seed)
-            with torch.no_grad():
-                reset()
-    else:
-        warnings.warn(f"init_module_: no weightinit rule for {what} and no reset_parameters(); "
-                      "its own parameters are left unchanged", stacklevel=3)

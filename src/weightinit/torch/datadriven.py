@@ -8,9 +8,9 @@ import numbers
 
 import numpy as np
 
-from .diagnostics._nn import resolve_scheme
-from .diagnostics.fixup import FixupReport, branch_scale
-from .diagnostics.lsuv import lsuv
+from ..diagnostics._nn import resolve_scheme
+from ..diagnostics.fixup import FixupReport, branch_scale
+from ..diagnostics.lsuv import lsuv
 
 __all__ = ["lsuv_", "fixup_"]
 

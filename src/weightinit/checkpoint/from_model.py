@@ -1,0 +1,211 @@
+"""Checkpoint specs from a transformers config, initialized by the model's own code.
+
+:func:`from_config` instantiates the model class a config names on the meta device
+(no memory, no init work) under :class:`weightinit.torch.Recorder`, runs the model's
+own ``initialize_weights`` (its ``_init_weights``, which calls torch.nn.init,
+transformers' init helpers and Tensor methods), and turns what it recorded into one
+weightinit scheme per tensor that ``save_pretrained`` would write: the same names
+(tied weights stored once, non-persistent buffers left out, fused weights such as
+Mixtral's experts split back into the checkpoint layout transformers saves), shapes
+and dtypes. The config class does the config handling (aliases, defaults,
+validation). Needs ``torch`` and ``transformers >= 5``.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from .spec import CheckpointSpec, TensorSpec
+
+__all__ = ["from_config", "load_config"]
+
+_TORCH_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16", "float64": "float64"}
+
+
+def _import():
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        raise ImportError("building a checkpoint from a transformers config needs torch and transformers: "
+                          "pip install 'weightinit[transformers]'") from None
+    if int(transformers.__version__.split(".")[0]) < 5:
+        raise ImportError(f"building a checkpoint from a transformers config needs transformers >= 5, "
+                          f"found {transformers.__version__}")
+    return torch, transformers
+
+
+def load_config(config):
+    """A transformers config object from a config object, a dict, a config.json path or
+    a directory holding one, through the config class of its ``model_type``."""
+    _, transformers = _import()
+    if isinstance(config, transformers.PreTrainedConfig if hasattr(transformers, "PreTrainedConfig")
+                  else transformers.PretrainedConfig):
+        return config
+    if isinstance(config, (str, os.PathLike)):
+        path = os.fspath(config)
+        if os.path.isdir(path):
+            path = os.path.join(path, "config.json")
+        try:
+            with open(path, encoding="utf-8") as fh:
+                config = json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"config {path!r}: invalid JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a transformers config, a dict or a path to a config.json, "
+                        f"got {type(config).__name__}")
+    model_type = config.get("model_type")
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+    if not isinstance(model_type, str) or model_type not in CONFIG_MAPPING:
+        raise ValueError(f"config model_type {model_type!r} is not a model type transformers "
+                         f"{transformers.__version__} knows")
+    try:
+        return CONFIG_MAPPING[model_type].from_dict(dict(config))
+    except Exception as exc:  # noqa: BLE001 - the config class's own validation (some raise non-ValueErrors)
+        raise ValueError(f"config ({model_type}): {str(exc).splitlines()[-1].strip()}") from None
+
+
+_AUTO_CLASSES = ("AutoModelForCausalLM", "AutoModelForSeq2SeqLM", "AutoModelForMaskedLM",
+                 "AutoModelForImageTextToText", "AutoModel")
+
+
+def _model_class(config):
+    _, transformers = _import()
+    archs = getattr(config, "architectures", None) or []
+    if archs:
+        cls = getattr(transformers, archs[0], None)
+        if cls is None:
+            raise ValueError(f"config architectures[0] {archs[0]!r} is not a model class of transformers "
+                             f"{transformers.__version__}")
+        return cls
+    masked = transformers.AutoModelForMaskedLM._model_mapping
+    for auto in _AUTO_CLASSES:
+        mapping = getattr(transformers, auto)._model_mapping
+        # an encoder (bert) is in the causal-LM mapping too, as a decoder variant: not by default
+        if auto == "AutoModelForCausalLM" and type(config) in masked and not getattr(config, "is_decoder", False):
+            continue
+        if type(config) in mapping:
+            return mapping[type(config)]
+    raise ValueError(f"no model class for model_type {config.model_type!r}: set architectures in the config")
+
+
+class _Provenance:
+    """Which storages each tensor made by some torch code came from (a TorchFunctionMode,
+    built lazily so that this module imports without torch)."""
+
+    def __new__(cls):
+        torch, _ = _import()
+        from torch.overrides import TorchFunctionMode
+        from ..torch.recorder import _flat, _key
+
+        class Mode(TorchFunctionMode):
+            def __init__(self):
+                super().__init__()
+                self.sources, self.keep = {}, []
+
+            def of(self, t):
+                return self.sources.get(id(t), frozenset([_key(t)]))
+
+            def __torch_function__(self, func, types, args=(), kwargs=None):
+                out = func(*args, **(kwargs or {}))
+                srcs = frozenset().union(*[self.of(a) for a in _flat(args, kwargs or {})
+                                           if isinstance(a, torch.Tensor)])
+                for o in (out if isinstance(out, (tuple, list)) else [out]):
+                    if isinstance(o, torch.Tensor):
+                        self.sources[id(o)] = srcs
+                        self.keep.append(o)
+                return out
+        return Mode()
+
+
+def _fixed(scheme, shape):
+    """`scheme` as drawn for a tensor of `shape`, as a shape-independent elementwise
+    scheme (fans resolved), or None when it has no such form."""
+    from .. import schemes as s
+    if not getattr(scheme, "elementwise", False) or not hasattr(scheme, "plan"):
+        return None
+    dist, params = scheme.plan(shape)
+    return {"uniform": s.Uniform, "normal": s.Normal, "trunc_normal": s.TruncatedNormal,
+            "constant": s.Constant}[dist](*params)
+
+
+def from_config(config, *, dtype=None, seed=None, model_class=None) -> CheckpointSpec:
+    """A :class:`CheckpointSpec` with every tensor ``save_pretrained`` writes for the
+    model of `config`, each initialized as the model's own init code does.
+
+    `config`: a transformers config, a dict, or a path to a config.json (or its
+    directory). `dtype`: the tensors' dtype (default: the config's ``dtype``, else
+    float32); modules transformers keeps in float32 stay float32. `model_class`: a
+    transformers model class (default: ``architectures[0]``, else the Auto class of the
+    model type). The spec's ``files`` hold ``config.json`` and, for generative models,
+    ``generation_config.json``, as ``save_pretrained`` writes them.
+    """
+    torch, transformers = _import()
+    from transformers.core_model_loading import revert_weight_conversion
+    from transformers.modeling_utils import remove_tied_weights_from_state_dict
+    from ..torch.recorder import Recorder, RecordError, _key
+    from .spec import resolve_dtype
+
+    config = load_config(config)
+    cls = model_class or _model_class(config)
+    want = dtype if dtype is not None else getattr(config, "dtype", None) or "float32"
+    want = resolve_dtype(str(want).replace("torch.", ""), "dtype")
+    from transformers.initialization import no_tie_weights
+    rec = Recorder()
+    # as on the CPU: each weight is initialized by its own module, then tied (so that
+    # the tied head's init does not overwrite the embedding's zeroed padding row)
+    with no_tie_weights():
+        with torch.device("meta"), rec:
+            model = cls._from_config(config, dtype=getattr(torch, want))
+        with torch.no_grad(), rec:
+            model.initialize_weights()
+    with torch.no_grad(), rec:
+        model.tie_weights()
+
+    state = model.state_dict()
+    for k in model._keys_to_ignore_on_save or ():
+        state.pop(k, None)
+    state = remove_tied_weights_from_state_dict(state, model)
+    base = {_key(t): (name, t) for name, t in state.items()}
+    prov = _Provenance()
+    with prov:
+        saved = revert_weight_conversion(model, dict(state))
+
+    tensors = []
+    for name, t in saved.items():
+        t = t[0] if isinstance(t, list) else t
+        dt = _TORCH_DTYPES.get(str(t.dtype).replace("torch.", ""))
+        if dt is None:
+            raise ValueError(f"tensor {name!r}: dtype {t.dtype} is not one weightinit writes")
+        key = _key(t)
+        src = base.get(key)
+        if src is not None and src[1].shape == t.shape and t.storage_offset() == src[1].storage_offset():
+            scheme = rec.scheme(t, name)     # a whole tensor of the model, maybe renamed
+        else:
+            sources = prov.of(t) if src is None else frozenset([key])
+            laws = set()
+            for k in sources:
+                if k not in base:
+                    raise RecordError(f"tensor {name!r}: made by a weight conversion from a tensor that is "
+                                      "not in the model's state dict")
+                src_name, src_t = base[k]
+                law = _fixed(rec.scheme(src_t, src_name), tuple(src_t.shape))
+                if law is None:
+                    raise RecordError(f"tensor {name!r}: a piece of {src_name!r}, whose init is not elementwise, "
+                                      "so a piece of it has no law of its own")
+                laws.add(json.dumps(law.to_dict(), sort_keys=True))
+            if len(laws) != 1:
+                raise RecordError(f"tensor {name!r}: made from tensors initialized differently "
+                                  f"({', '.join(sorted(base[k][0] for k in sources))})")
+            from .. import schemes
+            scheme = schemes.from_dict(json.loads(laws.pop()))
+        tensors.append(TensorSpec(name, tuple(t.shape), scheme, None if dt == want else dt))
+
+    model.config.architectures = [type(model).__name__]
+    files = {"config.json": (model.config.to_json_string(use_diff=True)).encode("utf-8")}
+    gen = getattr(model, "generation_config", None) if model.can_generate() else None
+    if gen is not None:
+        files["generation_config.json"] = gen.to_json_string(use_diff=True).encode("utf-8")
+    meta = {"weightinit.source": f"transformers {transformers.__version__} {type(model).__name__} "
+                                 "(init recorded from the model's own code)"}
+    return CheckpointSpec(tensors, seed=seed, dtype=want, metadata=meta, files=files)
