@@ -34,7 +34,7 @@ from ._streams import resolve_seed, substream
 from .fans import check_shape
 from .schemes import Scheme
 
-__all__ = ["Recorded", "scheme_leaf", "constant_leaf", "values_leaf", "with_zero_rows",
+__all__ = ["Recorded", "scheme_leaf", "constant_leaf", "values_leaf", "with_zero_rows", "constant_of",
            "UNARY", "BINARY", "box_indices"]
 
 UNARY = {
@@ -76,7 +76,7 @@ def _is_leaf(node) -> bool:
     return isinstance(node, dict) and "scheme" in node
 
 
-def _constant_of(node):
+def constant_of(node):
     """The value of a constant leaf, else None."""
     if _is_leaf(node) and node["scheme"].get("name") in ("constant", "zeros", "ones"):
         return _leaf_scheme(node).value
@@ -210,7 +210,7 @@ class Recorded(Scheme):
         then constant patches."""
         base = self._base()
         return bool(base is not None and getattr(base, "elementwise", False) and all(
-            _constant_of(node) is not None for _, node in self._parsed()[1:]))
+            constant_of(node) is not None for _, node in self._parsed()[1:]))
 
     def std(self, shape):
         shape = check_shape(shape)
@@ -227,7 +227,7 @@ class Recorded(Scheme):
         s = base.std(shape)
         counts = [math.prod(e - b for b, e in box) for box in boxes]
         rest = n - sum(counts)
-        values = [_constant_of(node) for _, node in patches]
+        values = [constant_of(node) for _, node in patches]
         mean = (rest * m + sum(c * v for c, v in zip(counts, values))) / n
         second = rest * (s * s + m * m) + sum(c * v * v for c, v in zip(counts, values))
         return math.sqrt(max(second / n - mean * mean, 0.0))
@@ -262,7 +262,7 @@ class Recorded(Scheme):
         flat = chunk.reshape(-1)
         for region, node in steps[1:]:
             idx = box_indices(tuple(shape), region, offset, offset + flat.size)
-            flat[idx - offset] = _constant_of(node)
+            flat[idx - offset] = constant_of(node)
         return chunk
 
 

@@ -18,6 +18,7 @@ raises :class:`RecordError` naming the tensor and the call: never a silent guess
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import itertools
 import math
@@ -28,7 +29,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .. import schemes as _s
-from ..recorded import BINARY, UNARY, Recorded, scheme_leaf, values_leaf
+from ..recorded import BINARY, UNARY, Recorded, constant_of, scheme_leaf, values_leaf
 
 __all__ = ["Recorder", "RecordError"]
 
@@ -406,10 +407,10 @@ class Recorder(TorchFunctionMode):
             hi = vals[-1] if hi_key else None
             self._new(out, {"op": "clamp", "x": self._value(args[0]), "min": _num(lo), "max": _num(hi),
                             "shape": shape})
-        elif name == "pad" and _const(self._value(args[0])) == _num(kwargs.get("value", args[3] if len(args) > 3
-                                                                          else 0.0) or 0.0):
+        elif name == "pad" and constant_of(self._value(args[0])) == _num(
+                kwargs.get("value", args[3] if len(args) > 3 else 0.0) or 0.0):
             # constant padding of a constant (transformers pads a tied bias this way)
-            self._new(out, self._leaf(_s.Constant(_const(self._value(args[0]))), out.shape))
+            self._new(out, self._leaf(_s.Constant(constant_of(self._value(args[0]))), out.shape))
         elif name in ("expand", "expand_as", "broadcast_to"):
             self._new(out, {"op": "expand", "x": self._value(args[0]), "shape": shape})
         else:
@@ -448,13 +449,6 @@ class Recorder(TorchFunctionMode):
 
 
 # ---------------------------------------------------------------- helpers
-
-def _const(node):
-    """The value of a constant scheme leaf, else None."""
-    if isinstance(node, dict) and node.get("scheme", {}).get("name") in ("constant", "zeros", "ones"):
-        return _scheme_of(node).value
-    return None
-
 
 def _prev(t):
     return {"op": "prev", "shape": list(t.shape)}
@@ -497,39 +491,30 @@ def _scheme_of(leaf):
 
 
 def _fold_leaf(leaf, op, c):
-    """`leaf op c` as one scheme leaf when the law allows it, else None."""
+    """`leaf op c` (op: add, sub, mul, div; c a number) as one scheme leaf when the
+    law allows it, else None."""
     s = _scheme_of(leaf)
     if op == "sub":
         op, c = "add", -c
-    if op == "div":
+    elif op == "div":
         if c == 0:
             return None
         op, c = "mul", 1.0 / c
+    if op == "mul" and c == 0:
+        return None
     new = None
     if isinstance(s, _s.Constant):
-        new = _s.Constant(s.value * c if op == "mul" else s.value + c if op == "add" else None) \
-            if op in ("mul", "add") else None
+        new = _s.Constant(s.value * c if op == "mul" else s.value + c)
     elif isinstance(s, _s.Normal):
-        new = _s.Normal(s.mean * c, abs(s.stddev * c)) if op == "mul" else _s.Normal(s.mean + c, s.stddev) \
-            if op == "add" else None
-    elif isinstance(s, _s.Uniform) and c != 0:
-        if op == "mul":
-            lo, hi = sorted((s.low * c, s.high * c))
-            new = _s.Uniform(lo, hi)
-        elif op == "add":
-            new = _s.Uniform(s.low + c, s.high + c)
-    elif isinstance(s, _s.TruncatedNormal) and c != 0:
-        if op == "mul":
-            a, b = sorted((s.a * c, s.b * c))
-            new = _s.TruncatedNormal(s.mean * c, abs(s.stddev * c), a, b)
-        elif op == "add":
-            new = _s.TruncatedNormal(s.mean + c, s.stddev, s.a + c, s.b + c)
-    elif isinstance(s, _s.VarianceScaling) and op == "mul" and c != 0:
-        import dataclasses
+        new = _s.Normal(s.mean * c, abs(s.stddev * c)) if op == "mul" else _s.Normal(s.mean + c, s.stddev)
+    elif isinstance(s, _s.Uniform):
+        new = _s.Uniform(*sorted((s.low * c, s.high * c))) if op == "mul" else _s.Uniform(s.low + c, s.high + c)
+    elif isinstance(s, _s.TruncatedNormal):
+        new = _s.TruncatedNormal(s.mean * c, abs(s.stddev * c), *sorted((s.a * c, s.b * c))) if op == "mul" \
+            else _s.TruncatedNormal(s.mean + c, s.stddev, s.a + c, s.b + c)
+    elif isinstance(s, _s.VarianceScaling) and op == "mul":   # zero-mean and symmetric: c only scales
         new = dataclasses.replace(s, scale=s.scale * c * c)
-    if new is None:
-        return None
-    return {**leaf, "scheme": new.to_dict()}
+    return None if new is None else {**leaf, "scheme": new.to_dict()}
 
 
 def _simplify(node):
@@ -538,23 +523,21 @@ def _simplify(node):
         return node
     node = {k: (_simplify(v) if k in ("x", "y") else v) for k, v in node.items()}
     op, x, y = node.get("op"), node.get("x"), node.get("y")
-    if op in ("add", "sub", "mul", "div"):
-        if isinstance(x, dict) and "scheme" in x and isinstance(y, float):
-            folded = _fold_leaf(x, op, y)
-            if folded is not None and (folded["shape"] == node["shape"]):
-                return folded
-        if isinstance(y, dict) and "scheme" in y and isinstance(x, float) and op in ("add", "mul"):
-            folded = _fold_leaf(y, op, x)
-            if folded is not None and folded["shape"] == node["shape"]:
-                return folded
-    if op == "neg" and isinstance(x, dict) and "scheme" in x:
-        folded = _fold_leaf(x, "mul", -1.0)
-        if folded is not None:
+    if op == "neg":
+        op, y = "mul", -1.0
+    if op in ("add", "mul") and isinstance(x, float):   # commutative: the number second
+        x, y = y, x
+    if op in ("add", "sub", "mul", "div") and _is_leaf(x) and isinstance(y, float):
+        folded = _fold_leaf(x, op, y)
+        if folded is not None and folded["shape"] == node["shape"]:
             return folded
-    if op == "reshape" and isinstance(x, dict) and "scheme" in x and not _fan_based(x) \
-            and math.prod(node["shape"]) == math.prod(x["shape"]):
+    if op == "reshape" and _is_leaf(x) and not _fan_based(x) and math.prod(node["shape"]) == math.prod(x["shape"]):
         return {**x, "shape": list(node["shape"])}
     return node
+
+
+def _is_leaf(node) -> bool:
+    return isinstance(node, dict) and "scheme" in node
 
 
 def _fan_based(leaf) -> bool:
