@@ -229,16 +229,18 @@ def test_interrupted_run_leaves_no_target_and_resume_is_bit_identical(tmp_path, 
     with pytest.raises(exc):
         create_checkpoint(spec, out, max_shard_size=30_000, progress=False)
     names = os.listdir(out)
-    assert not any(n.endswith((".safetensors", ".json")) for n in names), f"complete-looking files: {names}"
-    assert any(n.endswith(".partial") for n in names) and ".weightinit-progress" in names
-    with open(out / ".weightinit-progress") as fh:
+    assert names == [".weightinit-staging"], f"only the private staging directory may exist: {names}"
+    staged = os.listdir(out / ".weightinit-staging")
+    assert "progress.json" in staged and any(n.endswith(".safetensors") for n in staged)
+    with open(out / ".weightinit-staging" / "progress.json") as fh:
         state = json.load(fh)
-    assert 0 < state["chunks_done"] < 7, "a resume point should have been recorded before the interruption"
+    done = sum(c is not None for c in state["checksums"])
+    assert 0 < done < 7, "a resume point should have been recorded before the interruption"
 
     calls = interrupt_after(monkeypatch, -1)   # never raises; counts chunks written
     res = create_checkpoint(spec, out, max_shard_size=30_000, progress=False, resume=True)
-    assert calls and calls[0] == state["chunks_done"], "resume did not continue at the recorded chunk"
-    assert res.resumed_bytes > 0
+    assert calls and calls[0] == done, "resume did not continue at the first chunk not recorded"
+    assert res.resumed_bytes > 0 and res.rewritten_chunks == 0
     create_checkpoint(spec, ref, seed=res.seed, max_shard_size=30_000, progress=False)
     assert sorted(os.listdir(out)) == sorted(os.listdir(ref))
     for name in os.listdir(ref):
@@ -276,8 +278,11 @@ def test_existing_target_refused_unless_overwrite(tmp_path):
 
 
 def test_not_enough_disk_space_writes_nothing(tmp_path, monkeypatch):
-    usage = shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage._replace(free=1000))
+    real = os.statvfs(tmp_path)
+
+    class Full:
+        f_frsize, f_bsize, f_bavail = real.f_frsize, real.f_bsize, 3
+    monkeypatch.setattr(os, "statvfs", lambda p: Full)
     with pytest.raises(OSError, match="not enough free space") as ei:
         create_checkpoint(small_spec(), tmp_path / "d", progress=False)
     assert ei.value.errno == errno.ENOSPC

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # one module per subcommand; add new ones here
-COMMANDS = ["demo", "create", "inspect", "experiment", "diagnose"]
+COMMANDS = ["demo", "create", "inspect", "verify", "experiment", "diagnose"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,12 +23,27 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader went away (`weightinit inspect DIR | head`): end quietly, as head expects
+        _silence_stdout()
+        return 0
     except (TypeError, ValueError, OSError) as exc:
         print(f"weightinit {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"weightinit {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not raise
+    again on the closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # pragma: no cover
+        pass
 
 
 if __name__ == "__main__":

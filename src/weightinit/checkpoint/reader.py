@@ -1,6 +1,6 @@
 """Reading checkpoints back (safetensors files, sharded indexes, npy directories)
-without the safetensors package: memory maps of each tensor plus the weightinit
-metadata, and streaming statistics for `weightinit inspect`."""
+without the safetensors package, trusting no file: memory maps of each tensor plus
+the weightinit metadata, and streaming statistics for `weightinit inspect`."""
 from __future__ import annotations
 
 import json
@@ -10,15 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .format import (INDEX_FILE, NPY_MANIFEST, SINGLE_FILE, check_shape, checked_member, read_json_file,
+                     read_safetensors_header)
+from .publish import pending_publish
 from .spec import DTYPES, _schemes
 
 __all__ = ["TensorEntry", "read_checkpoint", "inspect_checkpoint"]
-
-_ST_DTYPES = {code: dt for dt, code in DTYPES.values()}
-_ST_DTYPES.update({"I8": np.dtype(np.int8), "U8": np.dtype(np.uint8), "I16": np.dtype(np.int16),
-                   "U16": np.dtype(np.uint16), "I32": np.dtype(np.int32), "U32": np.dtype(np.uint32),
-                   "I64": np.dtype(np.int64), "U64": np.dtype(np.uint64), "BOOL": np.dtype(np.bool_)})
-_MAX_HEADER = 100 << 20
 
 
 @dataclass
@@ -38,92 +35,128 @@ class TensorEntry:
         return np.memmap(self.file, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape)
 
 
-def _read_safetensors(path: str) -> list:
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        raw = fh.read(8)
-        if len(raw) < 8:
-            raise ValueError(f"{path}: not a safetensors file (shorter than 8 bytes)")
-        n = int.from_bytes(raw, "little")
-        if n > _MAX_HEADER or 8 + n > size:
-            raise ValueError(f"{path}: not a safetensors file (header length {n})")
-        try:
-            header = json.loads(fh.read(n))
-        except ValueError as exc:
-            raise ValueError(f"{path}: corrupt safetensors header: {exc}") from None
-    meta = header.pop("__metadata__", None) or {}
+def _scheme_of(meta: dict, name: str, where: str):
+    raw = meta.get(f"weightinit.scheme.{name}")
+    if raw is None:
+        return None
+    try:
+        scheme = json.loads(raw)
+    except (ValueError, RecursionError):
+        scheme = None
+    if not isinstance(scheme, dict):
+        raise ValueError(f"{where}: the recorded scheme of tensor {name!r} is not a JSON object")
+    return scheme
+
+
+def _read_safetensors(path: str) -> tuple[list, dict]:
+    data_start, tensors, meta = read_safetensors_header(path)
     out = []
-    for name, info in header.items():
-        code = info.get("dtype")
-        if code not in _ST_DTYPES:
-            raise ValueError(f"{path}: tensor {name!r} has unsupported dtype {code!r}")
-        begin, end = info["data_offsets"]
-        dt = _ST_DTYPES[code]
-        shape = tuple(info["shape"])
-        if end - begin != math.prod(shape) * dt.itemsize or 8 + n + end > size:
-            raise ValueError(f"{path}: tensor {name!r} has inconsistent data_offsets {info['data_offsets']}")
-        scheme = meta.get(f"weightinit.scheme.{name}")
+    for name, (code, dt, shape, begin, _) in tensors.items():
         dname = next((k for k, (d, c) in DTYPES.items() if c == code), dt.name)
-        out.append(TensorEntry(name, path, 8 + n + begin, shape, dt, dname,
-                               json.loads(scheme) if scheme else None))
+        out.append(TensorEntry(name, path, data_start + begin, shape, dt, dname, _scheme_of(meta, name, path)))
     out.sort(key=lambda e: e.offset)
-    return out
+    return out, meta
 
 
 def _read_npy(path: str, info: dict | None = None) -> TensorEntry:
-    with open(path, "rb") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dt = np.lib.format.read_array_header_1_0(fh)
-        else:
-            shape, fortran, dt = np.lib.format.read_array_header_2_0(fh)
-        offset = fh.tell()
+    name = info["name"] if info else os.path.basename(path)[:-4]
+    try:
+        with open(path, "rb") as fh:
+            version = np.lib.format.read_magic(fh)
+            if version == (1, 0):
+                shape, fortran, dt = np.lib.format.read_array_header_1_0(fh)
+            else:
+                shape, fortran, dt = np.lib.format.read_array_header_2_0(fh)
+            offset = fh.tell()
+    except (ValueError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"{path}: not a valid .npy file ({str(exc).splitlines()[0] if str(exc) else exc})") from None
     dname = dt.name
     if info is not None:   # bfloat16 is stored as '|V2': the manifest knows better
         dname = info["dtype"]
+        if DTYPES[dname][0].itemsize != dt.itemsize or tuple(shape) != tuple(info["shape"]):
+            raise ValueError(f"{path}: header ({dt}, {tuple(shape)}) disagrees with the manifest "
+                             f"({dname}, {tuple(info['shape'])})")
         dt = DTYPES[dname][0]
     if fortran:
         raise ValueError(f"{path}: Fortran-ordered arrays are not supported")
-    name = info["name"] if info else os.path.basename(path)[:-4]
+    if dt.hasobject:
+        raise ValueError(f"{path}: object arrays are not supported")
+    if offset + math.prod(shape) * dt.itemsize != os.path.getsize(path):
+        raise ValueError(f"{path}: file size does not match its header's shape {tuple(shape)} and dtype {dt}")
     return TensorEntry(name, path, offset, tuple(shape), dt, dname, info.get("scheme") if info else None)
+
+
+def _read_manifest(path: str) -> tuple[list, dict]:
+    manifest = read_json_file(path, "npy manifest")
+    directory = os.path.dirname(path)
+    tensors = manifest.get("tensors")
+    if not isinstance(tensors, dict):
+        raise ValueError(f"{path}: 'tensors' must be an object of tensor name to entry")
+    entries = []
+    for name, t in tensors.items():
+        where = f"{path}: tensor {name!r}"
+        if not isinstance(t, dict):
+            raise ValueError(f"{where}: entry must be an object")
+        if t.get("dtype") not in DTYPES:
+            raise ValueError(f"{where}: unsupported dtype {t.get('dtype')!r}")
+        check_shape(t.get("shape"), where)
+        if t.get("scheme") is not None and not isinstance(t["scheme"], dict):
+            raise ValueError(f"{where}: scheme must be an object")
+        entries.append(_read_npy(checked_member(directory, t.get("file"), where), {**t, "name": name}))
+    return entries, {"weightinit.version": str(manifest.get("weightinit_version")),
+                     "weightinit.seed": str(manifest.get("seed"))}
+
+
+def _read_index(path: str) -> tuple[list, dict]:
+    index = read_json_file(path, "index")
+    directory = os.path.dirname(path)
+    weight_map = index.get("weight_map")
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+        raise ValueError(f"{path}: 'weight_map' must be an object of tensor name to shard file")
+    metadata = index.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{path}: 'metadata' must be an object")
+    entries = []
+    for shard in sorted(set(weight_map.values())):
+        shard_path = checked_member(directory, shard, f"{path}: weight_map")
+        found, _ = _read_safetensors(shard_path)
+        names = {e.name for e in found}
+        missing = [t for t, s in weight_map.items() if s == shard and t not in names]
+        if missing:
+            raise ValueError(f"{path}: tensor {missing[0]!r} is mapped to {shard}, which does not hold it")
+        entries += found
+    return entries, {k: str(v) for k, v in metadata.items()}
 
 
 def read_checkpoint(path) -> tuple[list, dict]:
     """(tensor entries, metadata) of a .safetensors file, an index json, a directory
-    of shards / model.safetensors, or an npy directory written by weightinit."""
+    of shards / model.safetensors, or an npy directory written by weightinit. Every
+    file is validated first (format.py); a malformed one is a ValueError."""
     path = os.fspath(path)
     if os.path.isdir(path):
-        for cand in ("model.safetensors.index.json", "model.safetensors", "weightinit.json"):
+        if pending_publish(path):
+            raise ValueError(f"{path}: a checkpoint was being published here and the run stopped; run the same "
+                             "`weightinit create` again (with --resume) to finish it")
+        # the loaders' order: transformers tries the single file before the index
+        for cand in (SINGLE_FILE, INDEX_FILE, NPY_MANIFEST):
             if os.path.exists(os.path.join(path, cand)):
                 return read_checkpoint(os.path.join(path, cand))
         files = sorted(f for f in os.listdir(path) if f.endswith(".safetensors"))
         if not files:
             raise ValueError(f"{path}: no checkpoint found (no .safetensors files, index or weightinit.json)")
-        entries = [e for f in files for e in _read_safetensors(os.path.join(path, f))]
-        return entries, {}
+        return [e for f in files for e in _read_safetensors(os.path.join(path, f))[0]], {}
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file or directory")
     base = os.path.basename(path)
-    directory = os.path.dirname(path)
-    if base == "weightinit.json":
-        with open(path, encoding="utf-8") as fh:
-            manifest = json.load(fh)
-        entries = [_read_npy(os.path.join(directory, t["file"]), {"name": name, **t})
-                   for name, t in manifest["tensors"].items()]
-        return entries, {"weightinit.version": manifest.get("weightinit_version"),
-                         "weightinit.seed": str(manifest.get("seed"))}
+    if base == NPY_MANIFEST:
+        return _read_manifest(path)
     if base.endswith(".index.json"):
-        with open(path, encoding="utf-8") as fh:
-            index = json.load(fh)
-        shards = sorted(set(index["weight_map"].values()))
-        entries = [e for s in shards for e in _read_safetensors(os.path.join(directory, s))]
-        return entries, {k: str(v) for k, v in index.get("metadata", {}).items()}
+        return _read_index(path)
     if base.endswith(".npy"):
         return [_read_npy(path)], {}
-    entries = _read_safetensors(path)
-    with open(path, "rb") as fh:
-        n = int.from_bytes(fh.read(8), "little")
-        meta = json.loads(fh.read(n)).get("__metadata__") or {}
+    if pending_publish(os.path.dirname(os.path.abspath(path)), base):
+        raise ValueError(f"{path}: the run that writes it stopped while publishing; run it again to finish")
+    entries, meta = _read_safetensors(path)
     return entries, {k: v for k, v in meta.items() if not k.startswith("weightinit.scheme.")}
 
 
@@ -165,7 +198,7 @@ def inspect_checkpoint(path, *, stats: bool = True) -> tuple[list, dict]:
         if e.scheme is not None:
             try:
                 row["expected_std"] = float(_schemes.from_dict(dict(e.scheme)).std(e.shape))
-            except (TypeError, ValueError, KeyError):
+            except Exception:   # a recorded scheme this version cannot evaluate: no expected std
                 pass
         if stats:
             row.update(_stats(e.array()))

@@ -1,96 +1,46 @@
 """Streaming checkpoint writer: safetensors (single file or shards + index) or one
 .npy per tensor, filled chunk by chunk through memory maps by the C kernels.
 
-Safety protocol
----------------
-1. Everything is validated and planned (file names, headers, offsets) before the
-   first byte is written; target names that already exist are refused unless
-   ``overwrite=True``.
-2. Free space is checked, then every data file is created under a temporary name
-   (``<target>.partial``) in the target directory and allocated in full
-   (``posix_fallocate``), so a full disk fails here, not halfway.
-3. Data is written in chunks of at most CHUNK_BYTES through a memory map of just that
-   chunk (unmapped afterwards, so resident memory stays bounded); the writeback of each
-   finished chunk is started at once (posix_fadvise), overlapping disk and kernels. At least every
-   CHECKPOINT_BYTES the file is fsync'd and the number of finished chunks is
-   recorded in a progress sidecar (written to a temporary file, fsync'd, renamed).
-4. At the end every file is fsync'd and renamed to its target name, the index
-   (or npy manifest) last, and the sidecar is removed. An interrupted run leaves
-   only ``.partial`` files and the sidecar; ``resume=True`` checks that the plan is
-   unchanged and continues after the last recorded chunk. Because every value is a
-   pure function of (seed, tensor name, index), the result equals an uninterrupted
-   run bit for bit.
+A run, in order (see publish.py for the all-or-nothing part):
+1. Everything is validated and planned (plan.py) before the first byte is written;
+   existing target names are refused unless ``overwrite=True``.
+2. The target's lock is taken; a committed but unfinished publish found there is
+   finished first.
+3. Free space is checked in filesystem blocks for every file of the result; then all
+   of them are created in the private staging directory, the data files allocated in
+   full (``posix_fallocate``) with their headers, the small files written.
+4. Data is written in chunks of at most CHUNK_BYTES through a memory map of just that
+   chunk; the writeback of each finished chunk starts at once (posix_fadvise), so disk
+   and kernels overlap. Each chunk's xxh3-64 checksum is kept; at least every
+   CHECKPOINT_BYTES the files are fsync'd and the checksums recorded in the sidecar.
+5. Everything is fsync'd and published. ``resume=True`` continues an interrupted
+   run: the sidecar is validated, the headers compared with the plan byte for byte,
+   each recorded chunk checked against its checksum; what fails is rewritten. Every
+   value is a pure function of (seed, tensor name, index), so the result equals an
+   uninterrupted run bit for bit.
 """
 from __future__ import annotations
 
 import errno
-import hashlib
-import json
-import math
 import os
-import re
-import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._streams import resolve_seed
+from . import progress as _progress
+from .plan import Plan, parse_size
+from .publish import (Staging, TargetLock, check_space, lock_name, old_checkpoint_files, publish, read_journal,
+                      roll_forward, staging_name, _human)
 from .spec import DTYPES, CheckpointSpec, load_spec, parse_spec, resolve_dtype
 
 __all__ = ["create_checkpoint", "parse_size", "CheckpointResult"]
 
 CHUNK_BYTES = 64 << 20         # largest piece mapped and filled at once
 CHECKPOINT_BYTES = 1 << 30     # resume point (fsync + sidecar) at least this often
-PROGRESS_VERSION = 1
 _chunk_hook = None             # tests: called with the global chunk index after each chunk
-
-def _version() -> str:
-    from .. import __version__
-    return __version__
-
-
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([kmgtp]?i?b?)\s*$", re.IGNORECASE)
-
-
-def parse_size(size, name: str = "max_shard_size") -> int:
-    """Bytes from an int or a string like '5GB' (10**9), '500MB', '2GiB' (2**30)."""
-    if isinstance(size, bool):
-        raise TypeError(f"{name} must be an int or a size string like '5GB', got {size!r}")
-    if isinstance(size, int):
-        value = size
-    elif isinstance(size, str):
-        m = _SIZE_RE.match(size)
-        if not m:
-            raise ValueError(f"{name} must be a size like '5GB', '500MB' or '2GiB', got {size!r}")
-        unit = m.group(2).upper()
-        prefix = unit[:1] if unit[:1] in "KMGTP" and unit else ""
-        base = 1024 if "I" in unit else 1000
-        value = int(float(m.group(1)) * base ** ("_KMGTP".index(prefix) if prefix else 0))
-    else:
-        raise TypeError(f"{name} must be an int or a size string like '5GB', got {type(size).__name__} {size!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be positive, got {size!r}")
-    return value
-
-
-@dataclass
-class _Placement:
-    name: str
-    shape: tuple
-    dtype: str
-    scheme: object
-    offset: int          # absolute byte offset in the file
-    nbytes: int
-
-
-@dataclass
-class _File:
-    name: str            # final base name in the target directory
-    header: bytes = b""
-    placements: list = field(default_factory=list)
-    size: int = 0
 
 
 @dataclass
@@ -104,166 +54,7 @@ class CheckpointResult:
     nbytes: int
     seconds: float
     resumed_bytes: int = 0
-
-
-def _scheme_json(scheme) -> str:
-    return json.dumps(scheme.to_dict(), sort_keys=True, separators=(",", ":"))
-
-
-def _safetensors_header(placements: list, data_start: int, metadata: dict) -> bytes:
-    header = {"__metadata__": metadata}
-    for p in placements:
-        begin = p.offset - data_start
-        header[p.name] = {"dtype": DTYPES[p.dtype][1], "shape": list(p.shape), "data_offsets": [begin, begin + p.nbytes]}
-    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    raw += b" " * (-(8 + len(raw)) % 8)   # data starts 8-byte aligned
-    return len(raw).to_bytes(8, "little") + raw
-
-
-def _layout_safetensors(entries, name: str, seed: int, user_meta: dict) -> _File:
-    # largest item size first: every tensor starts aligned to its item size
-    entries = sorted(entries, key=lambda e: -DTYPES[e[2]][0].itemsize)
-    metadata = {"format": "pt", "weightinit.version": _version(), "weightinit.seed": str(seed), **user_meta}
-    for t_name, _, _, scheme in entries:
-        metadata[f"weightinit.scheme.{t_name}"] = _scheme_json(scheme)
-
-    def build(data_start):
-        pl, off = [], data_start
-        for t_name, shape, dt, scheme in entries:
-            nbytes = math.prod(shape) * DTYPES[dt][0].itemsize
-            pl.append(_Placement(t_name, tuple(shape), dt, scheme, off, nbytes))
-            off += nbytes
-        return pl, off
-
-    # the header length does not depend on data_start (offsets are relative to it)
-    pl, _ = build(0)
-    header = _safetensors_header(pl, 0, metadata)
-    pl, end = build(len(header))
-    return _File(name, header, pl, end)
-
-
-def _layout_npy(t_name, shape, dt) -> _File:
-    npdt = DTYPES[dt][0]
-    import io
-    buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buf, {"descr": np.lib.format.dtype_to_descr(npdt), "fortran_order": False, "shape": tuple(shape)})
-    header = buf.getvalue()
-    nbytes = math.prod(shape) * npdt.itemsize
-    return _File(f"{t_name}.npy", header, [_Placement(t_name, tuple(shape), dt, None, len(header), nbytes)],
-                 len(header) + nbytes)
-
-
-class _Plan:
-    """All output files (data files plus small JSON files written at the end)."""
-
-    def __init__(self, spec: CheckpointSpec, path: str, fmt: str, seed: int, dtype: str | None,
-                 max_shard_size: int | None):
-        self.spec, self.seed, self.fmt = spec, seed, fmt
-        entries = [(t.name, tuple(t.shape), spec.dtype_of(t, dtype), t.scheme) for t in spec.tensors]
-        schemes = {t.name: t.scheme for t in spec.tensors}
-        self.small: list = []    # (base name, bytes) written after the data files, in this order
-        if fmt == "safetensors" and path.endswith(".safetensors"):
-            if max_shard_size is not None:
-                raise ValueError(f"max_shard_size needs a directory as path, got a .safetensors file {path!r}")
-            self.directory = os.path.dirname(os.path.abspath(path))
-            self.files = [_layout_safetensors(entries, os.path.basename(path), seed, spec.metadata)]
-            self.progress_name = os.path.basename(path) + ".progress"
-        else:
-            if path.endswith((".safetensors", ".npy", ".json")):
-                raise ValueError(f"path must be a directory for format {fmt!r}, got {path!r}")
-            self.directory = os.path.abspath(path)
-            self.progress_name = ".weightinit-progress"
-            if spec.config is not None:
-                cfg = dict(spec.config)
-                cfg["dtype"] = cfg["torch_dtype"] = dtype or spec.dtype
-                self.small.append(("config.json", (json.dumps(cfg, indent=2, sort_keys=True) + "\n").encode()))
-            self.small += [(name, data) for name, data in spec.files.items()
-                           if not (name == "config.json" and spec.config is not None)]
-            if fmt == "safetensors":
-                self._shard(entries, max_shard_size)
-            else:
-                self.files = [_layout_npy(*e[:3]) for e in entries]
-                for f in self.files:
-                    f.placements[0].scheme = schemes[f.placements[0].name]
-                manifest = {
-                    "format": "weightinit-npy", "weightinit_version": _version(), "seed": seed,
-                    "metadata": spec.metadata,
-                    "tensors": {e[0]: {"file": f.name, "shape": list(e[1]), "dtype": e[2], "scheme": e[3].to_dict()}
-                                for e, f in zip(entries, self.files)},
-                }
-                self.small.append(("weightinit.json", (json.dumps(manifest, indent=1) + "\n").encode()))
-
-    def _shard(self, entries, max_shard_size):
-        groups, cur, cur_bytes = [], [], 0
-        for e in entries:
-            nb = math.prod(e[1]) * DTYPES[e[2]][0].itemsize
-            if max_shard_size is not None and cur and cur_bytes + nb > max_shard_size:
-                groups.append(cur)
-                cur, cur_bytes = [], 0
-            cur.append(e)
-            cur_bytes += nb
-        groups.append(cur)
-        if len(groups) == 1:
-            self.files = [_layout_safetensors(groups[0], "model.safetensors", self.seed, self.spec.metadata)]
-            return
-        n = len(groups)
-        self.files = [_layout_safetensors(g, f"model-{i + 1:05d}-of-{n:05d}.safetensors", self.seed, self.spec.metadata)
-                      for i, g in enumerate(groups)]
-        index = {
-            "metadata": {"total_size": sum(p.nbytes for f in self.files for p in f.placements),
-                         "weightinit.version": _version(), "weightinit.seed": str(self.seed)},
-            "weight_map": {p.name: f.name for f in self.files for p in sorted(f.placements, key=lambda p: p.name)},
-        }
-        index["weight_map"] = dict(sorted(index["weight_map"].items()))
-        self.small.append(("model.safetensors.index.json", (json.dumps(index, indent=2) + "\n").encode()))
-
-    def chunks(self, chunk_bytes: int):
-        """(file index, placement, element start, element count) in writing order."""
-        for fi, f in enumerate(self.files):
-            for p in f.placements:
-                item = DTYPES[p.dtype][0].itemsize
-                n = p.nbytes // item
-                step = max(1, chunk_bytes // item)
-                for start in range(0, n, step):
-                    yield fi, p, start, min(step, n - start)
-
-    def digest(self, chunk_bytes: int) -> str:
-        h = hashlib.sha256()
-        h.update(json.dumps([PROGRESS_VERSION, _version(), self.seed, chunk_bytes]).encode())
-        for f in self.files:
-            h.update(f.name.encode() + b"\0" + f.header + str(f.size).encode())
-            for p in f.placements:
-                h.update(json.dumps([p.name, p.shape, p.dtype, p.offset, _scheme_json(p.scheme)]).encode())
-        for name, data in self.small:
-            h.update(name.encode() + b"\0" + data)
-        return h.hexdigest()
-
-    def targets(self) -> list:
-        return [os.path.join(self.directory, f.name) for f in self.files] + \
-               [os.path.join(self.directory, n) for n, _ in self.small]
-
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - not possible on every platform
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    rewritten_chunks: int = 0     # chunks of a resumed run that failed their checksum
 
 
 def _allocate(fh, size: int) -> None:
@@ -278,6 +69,9 @@ def _allocate(fh, size: int) -> None:
     os.ftruncate(fd, size)
 
 
+_FADVISE = hasattr(os, "posix_fadvise") and sys.platform.startswith("linux")
+
+
 def _start_writeback(fd: int, offset: int, nbytes: int) -> None:
     """Start writing a finished chunk to disk now (Linux: POSIX_FADV_DONTNEED starts
     asynchronous writeback of dirty pages, then drops the clean ones). Disk writes then
@@ -288,9 +82,6 @@ def _start_writeback(fd: int, offset: int, nbytes: int) -> None:
             os.posix_fadvise(fd, offset, nbytes, os.POSIX_FADV_DONTNEED)
         except OSError:  # pragma: no cover - advisory only
             pass
-
-
-_FADVISE = hasattr(os, "posix_fadvise") and sys.platform.startswith("linux")
 
 
 def _resolve_spec(spec) -> CheckpointSpec:
@@ -307,14 +98,6 @@ def _resolve_spec(spec) -> CheckpointSpec:
             return preset(p)
         raise ValueError(f"spec {p!r} is neither an existing .toml/.json file nor a preset ({', '.join(PRESETS)})")
     raise TypeError(f"spec must be a CheckpointSpec, a dict, a path or a preset name, got {type(spec).__name__}")
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
 
 
 def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_shard_size=None,
@@ -346,11 +129,13 @@ def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_sh
     progress : bool
         tqdm progress bar (bytes and tensors) and a summary on stderr.
     resume : bool
-        Continue an interrupted run of the same spec into the same path; starts over
-        if there is nothing to continue.
+        Continue an interrupted run of the same spec into the same path, checking
+        every chunk already written; starts over if there is nothing to continue.
     format : {'safetensors', 'npy'}
     overwrite : bool
-        Replace existing target files (only once the new ones are complete).
+        Replace an existing checkpoint at `path`, all at once when the new one is
+        complete; the old checkpoint's files that the new one does not replace are
+        removed then (other files in the directory are left alone).
 
     Returns
     -------
@@ -358,8 +143,9 @@ def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_sh
 
     Memory: at most one chunk (64 MiB) is mapped at a time, except that tensors of
     non-elementwise schemes (orthogonal) are generated whole in memory first.
-    Interrupted runs leave ``*.partial`` files and a progress sidecar, never a file at a
-    target name.
+    Until it is published, the new checkpoint lives in a hidden staging directory next
+    to the target (``.weightinit-staging``); the target holds the complete old or the
+    complete new checkpoint, never a mix.
     """
     if format not in ("safetensors", "npy"):
         raise ValueError(f"format must be 'safetensors' or 'npy', got {format!r}")
@@ -376,139 +162,199 @@ def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_sh
         resolve_threads(threads)
     seed = spec.seed if seed is None else resolve_seed(seed)
     chunk_bytes = CHUNK_BYTES
+    # the layout does not depend on the seed; a resumed run may take its seed from the sidecar
+    provisional = Plan(spec, path, format, 0 if seed is None else seed, dtype, max_shard_size)
+    directory, single = provisional.directory, provisional.single_target
+    for name in provisional.names():
+        if os.path.isdir(os.path.join(directory, name)) and not os.path.islink(os.path.join(directory, name)):
+            raise ValueError(f"{os.path.join(directory, name)} is a directory; a checkpoint file goes there")
 
-    # resume: a partial run may have drawn its seed from the OS
-    provisional = _Plan(spec, path, format, 0 if seed is None else seed, dtype, max_shard_size)
-    directory = provisional.directory
-    progress_path = os.path.join(directory, provisional.progress_name)
-    state = None
-    if resume and os.path.exists(progress_path):
-        try:
-            with open(progress_path, encoding="utf-8") as fh:
-                state = json.load(fh)
-        except (OSError, ValueError):
-            state = None
+    os.makedirs(directory, exist_ok=True)
+    dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    lock = TargetLock(dir_fd, lock_name(single), path)
+    staging = Staging(dir_fd, directory, staging_name(single))
+    try:
+        lock.acquire()
+        return _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, threads, progress,
+                    resume, overwrite, dir_fd, staging)
+    finally:
+        staging.close()
+        lock.release()
+        os.close(dir_fd)
+
+
+def _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, threads, progress, resume, overwrite,
+         dir_fd, staging):
+    directory, fmt = provisional.directory, provisional.fmt
+    num_chunks = provisional.num_chunks(chunk_bytes)
+    state = journal = None
+    if staging.open():
+        journal = read_journal(staging)
+        if journal is None and resume:
+            state = _progress.decode(staging.read(_progress.SIDECAR), num_chunks)
+    if journal is not None:
+        # a previous run committed its publish and was stopped before finishing it
+        roll_forward(dir_fd, staging, journal)
+        if seed is None and isinstance(journal.get("seed"), int):
+            seed = journal["seed"]
     if seed is None:
-        seed = int(state["seed"]) if state and "seed" in state else resolve_seed(None)
-    plan = _Plan(spec, path, format, seed, dtype, max_shard_size)
+        seed = state["seed"] if state else resolve_seed(None)
+    plan = Plan(spec, path, fmt, seed, dtype, max_shard_size)
     digest = plan.digest(chunk_bytes)
-    if state is not None and state.get("plan") != digest:
-        raise ValueError(f"cannot resume: the partial run recorded in {progress_path} was made with a different "
+    if journal is not None and journal["plan"] == digest:
+        return _summary(plan, path, 0.0, plan_bytes(plan), 0, progress, note="finished an interrupted publish")
+    if state is not None and state["plan"] != digest:
+        raise ValueError(f"cannot resume: the partial run in {staging.path} was made with a different "
                          "spec, seed, dtype, sharding or library version; run without resume to start over")
-
     if not overwrite:
         for t in plan.targets():
             if os.path.lexists(t):
                 raise FileExistsError(f"{t} already exists (pass overwrite=True / --overwrite to replace it)")
-    os.makedirs(directory, exist_ok=True)
 
-    tmp_paths = [os.path.join(directory, f.name + ".partial") for f in plan.files]
-    done_chunks = 0
-    if state is not None:
-        ok = all(os.path.exists(p) and os.path.getsize(p) == f.size for p, f in zip(tmp_paths, plan.files))
-        done_chunks = int(state.get("chunks_done", 0)) if ok else 0
-        if not ok:
-            state = None
+    sizes = [f.size for f in plan.files] + [len(d) for _, d in plan.small] + [len(_progress.encode(
+        digest, seed, ["0" * 16] * num_chunks))]
+    if state is None:
+        check_space(directory, sizes)
+        staging.create()
+    else:
+        check_space(directory, sizes, allocated=sum(staging.allocated(f.name) for f in plan.files))
 
-    total = sum(f.size for f in plan.files) + sum(len(d) for _, d in plan.small)
-    need = total if state is None else sum(len(d) for _, d in plan.small)
-    free = shutil.disk_usage(directory).free
-    if need > free:
-        raise OSError(errno.ENOSPC, f"not enough free space in {directory}: need {_human(need)}, "
-                                    f"{_human(free)} available")
-
-    def save_progress(chunks_done):
-        _write_atomic(progress_path, json.dumps({
-            "version": PROGRESS_VERSION, "plan": digest, "seed": seed, "chunks_done": chunks_done,
-            "files": [f.name + ".partial" for f in plan.files]}).encode())
-        _fsync_dir(directory)
-
+    checksums = state["checksums"] if state else [None] * num_chunks
     handles = []
+
+    def save_progress():
+        staging.write_atomic(_progress.SIDECAR, _progress.encode(digest, seed, checksums))
+
     try:
-        if state is None:
-            try:
-                for f, tp in zip(plan.files, tmp_paths):
-                    fh = open(tp, "w+b")
-                    handles.append(fh)
-                    _allocate(fh, f.size)
-                    os.pwrite(fh.fileno(), f.header, 0)
-                save_progress(0)
-            except BaseException:
-                for fh in handles:
-                    fh.close()
-                handles = []
-                for tp in tmp_paths:
-                    if os.path.exists(tp):
-                        os.unlink(tp)
-                if os.path.exists(progress_path):
-                    os.unlink(progress_path)
-                raise
-        else:
-            handles = [open(tp, "r+b") for tp in tmp_paths]
+        try:
+            handles = _open_files(plan, staging, fresh=state is None)
+            for name, data in plan.small:
+                staging.write_atomic(name, data)
+        except BaseException:
+            if state is None:    # nothing worth resuming yet
+                staging.discard()
+            raise
+        rewritten = 0
+        if state is not None:
+            rewritten = _verify_chunks(plan, handles, checksums, chunk_bytes)
+        save_progress()
         t0 = time.perf_counter()
-        result = _write_data(plan, handles, done_chunks, chunk_bytes, threads, progress, save_progress, path)
+        written = _write_data(plan, handles, checksums, chunk_bytes, threads, progress, save_progress, path)
         for fh in handles:
             fh.flush()
             os.fsync(fh.fileno())
-            fh.close()
-        handles = []
-        result.seconds = time.perf_counter() - t0
+        save_progress()        # a run stopped before its publish resumes with nothing to write
+        seconds = time.perf_counter() - t0
     except KeyboardInterrupt:
         if progress:
-            print(f"\ninterrupted: partial files kept in {directory}; run again with resume=True / --resume "
-                  "to continue", file=sys.stderr)
+            print(f"\ninterrupted: the partial checkpoint is kept in {staging.path}; run again with "
+                  "resume=True / --resume to continue", file=sys.stderr)
         raise
     finally:
         for fh in handles:
             fh.close()
+    publish(dir_fd, staging, plan.names(), old_checkpoint_files(dir_fd, plan.single_target), digest, seed)
+    return _summary(plan, path, seconds, plan_bytes(plan) - written, rewritten, progress)
 
-    # finish: data files first, then config, then the index / manifest (the completion mark)
-    for f, tp in zip(plan.files, tmp_paths):
-        os.replace(tp, os.path.join(directory, f.name))
-    for name, data in plan.small:
-        _write_atomic(os.path.join(directory, name), data)
-    _fsync_dir(directory)
-    os.unlink(progress_path)
-    _fsync_dir(directory)
-    result.seed = seed
-    result.files = plan.targets()
+
+def plan_bytes(plan) -> int:
+    return sum(p.nbytes for f in plan.files for p in f.placements)
+
+
+def _summary(plan, path, seconds, resumed, rewritten, progress, note=None) -> CheckpointResult:
+    total = plan_bytes(plan)
+    result = CheckpointResult(path=path, files=plan.targets(), seed=plan.seed,
+                              num_tensors=sum(len(f.placements) for f in plan.files),
+                              num_parameters=plan.spec.num_parameters, nbytes=total, seconds=seconds,
+                              resumed_bytes=resumed, rewritten_chunks=rewritten)
     if progress:
-        print(f"weightinit: wrote {result.num_tensors} tensors, {result.num_parameters:,} parameters, "
-              f"{_human(result.nbytes)} in {result.seconds:.2f} s "
-              f"({(result.nbytes - result.resumed_bytes) / max(result.seconds, 1e-9) / 1e9:.2f} GB/s) "
-              f"to {path} (seed {seed})", file=sys.stderr)
+        what = note or (f"wrote {result.num_tensors} tensors, {result.num_parameters:,} parameters, "
+                        f"{_human(total)} in {seconds:.2f} s "
+                        f"({(total - resumed) / max(seconds, 1e-9) / 1e9:.2f} GB/s)")
+        print(f"weightinit: {what} to {path} (seed {plan.seed})", file=sys.stderr)
     return result
 
 
-def _write_data(plan: _Plan, handles, done_chunks, chunk_bytes, threads, progress, save_progress, path):
-    total_bytes = sum(p.nbytes for f in plan.files for p in f.placements)
-    n_tensors = sum(len(f.placements) for f in plan.files)
-    resumed = 0
+def _open_files(plan, staging, fresh: bool) -> list:
+    """The data files in staging: created, allocated and given their headers (fresh),
+    or reopened with size and header brought back to the plan (resume)."""
+    handles = []
+    try:
+        for f in plan.files:
+            fh = None if fresh else staging.open_file(f.name)
+            if fh is None:
+                fh = staging.create_file(f.name) if fresh else _recreate(staging, f.name)
+                handles.append(fh)
+                _allocate(fh, f.size)
+            else:
+                handles.append(fh)
+                if os.fstat(fh.fileno()).st_size != f.size:
+                    os.ftruncate(fh.fileno(), f.size)
+                    _allocate(fh, f.size)
+            if fresh or os.pread(fh.fileno(), len(f.header), 0) != f.header:
+                os.pwrite(fh.fileno(), f.header, 0)
+    except BaseException:
+        for fh in handles:
+            fh.close()
+        raise
+    return handles
+
+
+def _recreate(staging, name):
+    try:
+        os.unlink(name, dir_fd=staging.fd)
+    except FileNotFoundError:
+        pass
+    return staging.create_file(name)
+
+
+def _verify_chunks(plan, handles, checksums, chunk_bytes) -> int:
+    """Keep only the recorded chunks whose bytes still match their checksum; returns
+    how many failed (they are written again)."""
+    failed = 0
     for g, (fi, p, start, count) in enumerate(plan.chunks(chunk_bytes)):
-        if g >= done_chunks:
-            break
-        resumed += count * DTYPES[p.dtype][0].itemsize
+        if checksums[g] is None:
+            continue
+        item = DTYPES[p.dtype][0].itemsize
+        offset = p.offset + start * item
+        mm = np.memmap(handles[fi], dtype=np.uint8, mode="r", offset=offset, shape=(count * item,))
+        try:
+            ok = _progress.checksum(memoryview(mm)) == checksums[g]
+        finally:
+            del mm
+        _start_writeback(handles[fi].fileno(), offset, count * item)
+        if not ok:
+            checksums[g] = None
+            failed += 1
+    return failed
+
+
+def _write_data(plan: Plan, handles, checksums, chunk_bytes, threads, progress, save_progress, path) -> int:
+    """Fill every chunk without a checksum; returns the bytes written."""
+    total_bytes = plan_bytes(plan)
+    n_tensors = sum(len(f.placements) for f in plan.files)
+    todo = sum(count * DTYPES[p.dtype][0].itemsize
+               for g, (_, p, _, count) in enumerate(plan.chunks(chunk_bytes)) if checksums[g] is None)
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=total_bytes, initial=resumed, unit="B", unit_scale=True, unit_divisor=1024,
+        bar = tqdm(total=total_bytes, initial=total_bytes - todo, unit="B", unit_scale=True, unit_divisor=1024,
                    desc=os.path.basename(path.rstrip(os.sep)) or path, file=sys.stderr, dynamic_ncols=True)
     tensors_done = 0
     since_sync = 0
+    written = 0
     whole = None              # (placement, array) of a non-elementwise tensor being copied out
-    last_fi = None
+    dirty = set()             # files written since the last resume point
     try:
         for g, (fi, p, start, count) in enumerate(plan.chunks(chunk_bytes)):
             npdt = DTYPES[p.dtype][0]
             n = p.nbytes // npdt.itemsize
-            if g < done_chunks:
-                if start + count == n:
-                    tensors_done += 1
+            last = start + count == n
+            if checksums[g] is not None:
+                tensors_done += last
                 continue
-            if last_fi is not None and fi != last_fi:
-                os.fsync(handles[last_fi].fileno())
-            last_fi = fi
-            mm = np.memmap(handles[fi], dtype=npdt, mode="r+", offset=p.offset + start * npdt.itemsize, shape=(count,))
+            offset = p.offset + start * npdt.itemsize
+            mm = np.memmap(handles[fi], dtype=npdt, mode="r+", offset=offset, shape=(count,))
             try:
                 if getattr(p.scheme, "elementwise", True):
                     p.scheme.fill_chunk_(mm, p.shape, start, seed=plan.seed, stream=p.name, threads=threads)
@@ -518,31 +364,33 @@ def _write_data(plan: _Plan, handles, done_chunks, chunk_bytes, threads, progres
                         p.scheme.init_(arr, seed=plan.seed, stream=p.name, threads=threads)
                         whole = (p, arr.reshape(-1))
                     mm[:] = whole[1][start:start + count]
+                checksums[g] = _progress.checksum(mm.view(np.uint8))
             finally:
                 del mm
             nbytes = count * npdt.itemsize
-            _start_writeback(handles[fi].fileno(), p.offset + start * npdt.itemsize, nbytes)
+            _start_writeback(handles[fi].fileno(), offset, nbytes)
+            dirty.add(fi)
             since_sync += nbytes
-            if start + count == n:
+            written += nbytes
+            if last:
                 tensors_done += 1
                 whole = None
             if _chunk_hook is not None:
                 _chunk_hook(g)
             if since_sync >= CHECKPOINT_BYTES:
-                os.fsync(handles[fi].fileno())
-                save_progress(g + 1)
+                for d in dirty:
+                    os.fsync(handles[d].fileno())
+                dirty.clear()
+                save_progress()
                 since_sync = 0
             if bar is not None:
                 bar.update(nbytes)
-                if start + count == n:
+                if last:
                     bar.set_postfix_str(f"tensors {tensors_done}/{n_tensors}", refresh=False)
-        # zero-size tensors have no chunks
-        tensors_done = n_tensors
         if bar is not None:
-            bar.set_postfix_str(f"tensors {tensors_done}/{n_tensors}", refresh=False)
+            bar.set_postfix_str(f"tensors {n_tensors}/{n_tensors}", refresh=False)
     finally:
         if bar is not None:
             bar.close()
-    return CheckpointResult(path=path, files=[], seed=plan.seed, num_tensors=n_tensors,
-                            num_parameters=plan.spec.num_parameters, nbytes=total_bytes,
-                            seconds=0.0, resumed_bytes=resumed)
+    return written
+
