@@ -9,7 +9,6 @@ one-line ValueError naming the file and the tensor.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -21,7 +20,7 @@ from .spec import DTYPES
 
 __all__ = ["safetensors_header", "npy_header", "read_safetensors_header", "read_json_file",
            "checked_member", "SAFETENSORS_DTYPES", "MAX_HEADER_BYTES", "SINGLE_FILE", "INDEX_FILE",
-           "NPY_MANIFEST", "SHARD_NAME"]
+           "NPY_MANIFEST", "SHARD_NAME", "DATA_ALIGN"]
 
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
@@ -41,23 +40,31 @@ SAFETENSORS_DTYPES.update({
 
 # -- writing ---------------------------------------------------------------------------
 
+DATA_ALIGN = 4096   # data starts on a page (and block) boundary: the writer can use direct I/O
+
+
 def safetensors_header(tensors: list, metadata: dict) -> bytes:
     """The 8-byte length plus JSON header for `tensors` = [(name, dtype name, shape,
-    begin, end)] with offsets relative to the data start; padded with spaces so that
-    the data starts 8-byte aligned."""
+    begin, end)] with offsets relative to the data start; padded with spaces (which
+    safetensors allows) so that the data starts DATA_ALIGN-aligned."""
     header = {"__metadata__": metadata}
     for name, dtype, shape, begin, end in tensors:
         header[name] = {"dtype": DTYPES[dtype][1], "shape": list(shape), "data_offsets": [begin, end]}
     raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    raw += b" " * (-(8 + len(raw)) % 8)
+    raw += b" " * (-(8 + len(raw)) % DATA_ALIGN)
     return len(raw).to_bytes(8, "little") + raw
 
 
 def npy_header(dtype: np.dtype, shape) -> bytes:
-    buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buf, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)})
-    return buf.getvalue()
+    """A version 1.0 .npy header, padded with spaces (as the format allows: the total
+    stays a multiple of 64) so that the data starts DATA_ALIGN-aligned."""
+    text = repr({"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)})
+    body = text.encode("latin1")
+    pad = -(10 + len(body) + 1) % DATA_ALIGN
+    body += b" " * pad + b"\n"
+    if len(body) > 0xFFFF:
+        raise ValueError(f"shape {tuple(shape)} has too many dimensions for a .npy header")
+    return b"\x93NUMPY\x01\x00" + len(body).to_bytes(2, "little") + body
 
 
 # -- reading ---------------------------------------------------------------------------

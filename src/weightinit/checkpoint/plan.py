@@ -10,12 +10,12 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from .format import INDEX_FILE, NPY_MANIFEST, SINGLE_FILE, npy_header, safetensors_header
+from .format import DATA_ALIGN, INDEX_FILE, NPY_MANIFEST, SINGLE_FILE, npy_header, safetensors_header
 from .spec import DTYPES, CheckpointSpec
 
 __all__ = ["Plan", "parse_size"]
 
-PLAN_VERSION = 2   # part of the plan digest: a resume never mixes plans of two layouts
+PLAN_VERSION = 3   # part of the plan digest: a resume never mixes plans of two layouts
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*([kmgtp]?i?b?)\s*$", re.IGNORECASE)
 
@@ -62,6 +62,28 @@ class DataFile:
     header: bytes = b""
     placements: list = field(default_factory=list)
     size: int = 0
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Elements [start, start + count) of a tensor, at byte `at` of its chunk."""
+    placement: Placement
+    start: int
+    count: int
+    at: int
+
+    @property
+    def ends_tensor(self) -> bool:
+        return (self.start + self.count) * DTYPES[self.placement.dtype][0].itemsize == self.placement.nbytes
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Bytes [offset, offset + nbytes) of data file number `file`."""
+    file: int
+    offset: int
+    nbytes: int
+    pieces: tuple
 
 
 def scheme_json(scheme) -> str:
@@ -160,14 +182,28 @@ class Plan:
         self.root = INDEX_FILE
 
     def chunks(self, chunk_bytes: int):
-        """(file index, placement, element start, element count) in writing order."""
+        """The data of every file as Chunks of `chunk_bytes` (a multiple of
+        DATA_ALIGN), in writing order. A chunk is a byte range of one file and may hold
+        pieces of several tensors; since data starts DATA_ALIGN-aligned, every chunk
+        but a file's last starts and ends on a block boundary."""
+        if chunk_bytes <= 0 or chunk_bytes % DATA_ALIGN:
+            raise ValueError(f"chunk_bytes must be a positive multiple of {DATA_ALIGN}, got {chunk_bytes}")
         for fi, f in enumerate(self.files):
-            for p in f.placements:
-                item = DTYPES[p.dtype][0].itemsize
-                n = p.nbytes // item
-                step = max(1, chunk_bytes // item)
-                for start in range(0, n, step):
-                    yield fi, p, start, min(step, n - start)
+            placements = sorted(f.placements, key=lambda p: p.offset)
+            k = 0
+            for begin in range(len(f.header), f.size, chunk_bytes):
+                end = min(begin + chunk_bytes, f.size)
+                while k < len(placements) and placements[k].offset + placements[k].nbytes <= begin:
+                    k += 1
+                pieces = []
+                for p in placements[k:]:
+                    if p.offset >= end:
+                        break
+                    lo, hi = max(begin, p.offset), min(end, p.offset + p.nbytes)
+                    if hi > lo:
+                        item = DTYPES[p.dtype][0].itemsize
+                        pieces.append(Piece(p, (lo - p.offset) // item, (hi - lo) // item, lo - begin))
+                yield Chunk(fi, begin, end - begin, tuple(pieces))
 
     def num_chunks(self, chunk_bytes: int) -> int:
         return sum(1 for _ in self.chunks(chunk_bytes))

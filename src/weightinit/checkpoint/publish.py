@@ -181,6 +181,16 @@ class Staging:
             return None
         return os.fdopen(fd, "r+b")
 
+    def open_direct(self, name: str, flag: int):
+        """A write descriptor with O_DIRECT (`flag`) on a staged file, or None where
+        the filesystem or platform has no direct I/O."""
+        if not flag:
+            return None
+        try:
+            return os.open(name, os.O_WRONLY | flag | _FLAGS, dir_fd=self.fd)
+        except OSError:
+            return None
+
     def read(self, name: str, limit: int = 1 << 26) -> bytes | None:
         fh = self.open_file(name)
         if fh is None:

@@ -4,7 +4,6 @@ bytes on disk, chunk by chunk, in bounded memory."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -12,12 +11,12 @@ import numpy as np
 
 from .. import schemes as _schemes
 from .._streams import resolve_seed
+from .diskio import ChunkReader
 from .reader import read_checkpoint
 
 __all__ = ["verify_checkpoint", "VerifyReport"]
 
 CHUNK_BYTES = 64 << 20
-_FADVISE = hasattr(os, "posix_fadvise") and sys.platform.startswith("linux")
 
 
 @dataclass
@@ -42,26 +41,11 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return a.view(np.dtype(f"u{a.dtype.itemsize}"))
 
 
-def _drop_cache(path: str, offset: int, nbytes: int) -> None:
-    """Read pages are clean: drop them so a large verify does not fill the page cache."""
-    if not _FADVISE:
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover
-        return
-    try:
-        os.posix_fadvise(fd, offset, nbytes, os.POSIX_FADV_DONTNEED)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def verify_checkpoint(path, *, threads=None) -> VerifyReport:
     """Regenerate every tensor of the checkpoint at `path` from its recorded seed and
     schemes and compare it bit for bit with the file; ValueError when the checkpoint
-    has no weightinit seed (it was not written by weightinit) or is malformed."""
+    has no weightinit seed (it was not written by weightinit) or is malformed. The
+    file is read on a second thread (diskio.ChunkReader) while the kernels regenerate."""
     entries, meta = read_checkpoint(path)
     raw_seed = meta.get("weightinit.seed")
     if raw_seed is None:
@@ -73,6 +57,7 @@ def verify_checkpoint(path, *, threads=None) -> VerifyReport:
         raise ValueError(f"{os.fspath(path)}: weightinit.seed {raw_seed!r} is not a valid seed") from None
     report = VerifyReport(os.fspath(path), seed)
     t0 = time.perf_counter()
+    checks = []          # (entry, scheme) of the tensors to regenerate
     for e in entries:
         report.tensors += 1
         report.nbytes += int(np.prod(e.shape, dtype=np.int64)) * e.dtype.itemsize
@@ -80,45 +65,48 @@ def verify_checkpoint(path, *, threads=None) -> VerifyReport:
             report.unverifiable.append((e.name, "no recorded scheme"))
             continue
         try:
-            scheme = _schemes.from_dict(dict(e.scheme))
+            checks.append((e, _schemes.from_dict(dict(e.scheme))))
         except Exception as exc:   # a scheme name or parameter this version does not know
             report.unverifiable.append((e.name, f"recorded scheme cannot be rebuilt ({exc})"))
+    pieces = [(e, scheme, start, count) for e, scheme in checks for start, count in _ranges(e)]
+    reader = ChunkReader([(e.file, e.offset + start * e.dtype.itemsize, count * e.dtype.itemsize)
+                          for e, _, start, count in pieces], CHUNK_BYTES)
+    expected_buf = np.empty(CHUNK_BYTES, np.uint8)
+    whole, failed = None, set()
+    for (e, scheme, start, count), got in zip(pieces, reader):
+        if e.name in failed:
             continue
-        found = _first_difference(e, scheme, seed, threads)
-        if found is not None:
-            report.mismatches.append(found)
+        if getattr(scheme, "elementwise", True):
+            expected = expected_buf[:count * e.dtype.itemsize].view(e.dtype)
+            scheme.fill_chunk_(expected, e.shape, start, seed=seed, stream=e.name, threads=threads)
+        else:
+            if whole is None or whole[0] is not e:
+                arr = np.empty(e.shape, e.dtype)
+                scheme.init_(arr, seed=seed, stream=e.name, threads=threads)
+                whole = (e, arr.reshape(-1))
+            expected = whole[1][start:start + count]
+        found = got.view(e.dtype) if len(got) == count * e.dtype.itemsize else None
+        if found is None or not np.array_equal(_bits(expected), _bits(found)):
+            failed.add(e.name)
+            report.mismatches.append(_describe(e, start, expected, found))
     report.seconds = time.perf_counter() - t0
     return report
 
 
-def _first_difference(e, scheme, seed, threads) -> dict | None:
+def _ranges(e):
+    """(element start, count) pieces of a tensor, at most CHUNK_BYTES each."""
     n = int(np.prod(e.shape, dtype=np.int64))
-    if n == 0:
-        return None
-    disk = e.array().reshape(-1)
     step = max(1, CHUNK_BYTES // e.dtype.itemsize)
-    whole = None
-    if not getattr(scheme, "elementwise", True):
-        whole = np.empty(e.shape, e.dtype)
-        scheme.init_(whole, seed=seed, stream=e.name, threads=threads)
-        whole = whole.reshape(-1)
-    buf = np.empty(min(step, n), e.dtype)
-    try:
-        for start in range(0, n, step):
-            count = min(step, n - start)
-            if whole is None:
-                expected = buf[:count]
-                scheme.fill_chunk_(expected, e.shape, start, seed=seed, stream=e.name, threads=threads)
-            else:
-                expected = whole[start:start + count]
-            got = disk[start:start + count]
-            equal = np.array_equal(_bits(expected), _bits(got))
-            _drop_cache(e.file, e.offset + start * e.dtype.itemsize, count * e.dtype.itemsize)
-            if not equal:
-                k = int(np.flatnonzero(_bits(expected) != _bits(got))[0])
-                flat = start + k
-                return {"name": e.name, "index": flat, "position": tuple(int(i) for i in np.unravel_index(flat, e.shape)),
-                        "expected": float(expected[k]), "found": float(got[k])}
-    finally:
-        del disk
-    return None
+    return [(start, min(step, n - start)) for start in range(0, n, step)]
+
+
+def _describe(e, start, expected, found) -> dict:
+    if found is None:   # the file ended early (it was truncated after it was read)
+        k = 0
+        value = None
+    else:
+        k = int(np.flatnonzero(_bits(expected) != _bits(found))[0])
+        value = float(found[k])
+    flat = start + k
+    return {"name": e.name, "index": flat, "position": tuple(int(i) for i in np.unravel_index(flat, e.shape)),
+            "expected": float(expected[k]), "found": value}

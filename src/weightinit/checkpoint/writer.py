@@ -9,10 +9,13 @@ A run, in order (see publish.py for the all-or-nothing part):
 3. Free space is checked in filesystem blocks for every file of the result; then all
    of them are created in the private staging directory, the data files allocated in
    full (``posix_fallocate``) with their headers, the small files written.
-4. Data is written in chunks of at most CHUNK_BYTES through a memory map of just that
-   chunk; the writeback of each finished chunk starts at once (posix_fadvise), so disk
-   and kernels overlap. Each chunk's xxh3-64 checksum is kept; at least every
-   CHECKPOINT_BYTES the files are fsync'd and the checksums recorded in the sidecar.
+4. Data is filled in chunks of at most CHUNK_BYTES (byte ranges of a file, which may
+   hold pieces of several tensors) into a buffer, which a second thread writes while
+   the kernels fill the next one, with O_DIRECT where the filesystem allows it
+   (diskio.py), so disk and kernels overlap. Each chunk's
+   xxh3-64 checksum is kept; at least every CHECKPOINT_BYTES, and when the run is
+   stopped with the process alive, the files are fsync'd and the checksums recorded
+   in the sidecar.
 5. Everything is fsync'd and published. ``resume=True`` continues an interrupted
    run: the sidecar is validated, the headers compared with the plan byte for byte,
    each recorded chunk checked against its checksum; what fails is rewritten. Every
@@ -31,6 +34,7 @@ import numpy as np
 
 from .._streams import resolve_seed
 from . import progress as _progress
+from .diskio import O_DIRECT, ChunkWriter, drop_cached, read_into
 from .plan import Plan, parse_size
 from .publish import (Staging, TargetLock, check_space, lock_name, old_checkpoint_files, publish, read_journal,
                       roll_forward, staging_name, _human)
@@ -38,7 +42,7 @@ from .spec import DTYPES, CheckpointSpec, load_spec, parse_spec, resolve_dtype
 
 __all__ = ["create_checkpoint", "parse_size", "CheckpointResult"]
 
-CHUNK_BYTES = 64 << 20         # largest piece mapped and filled at once
+CHUNK_BYTES = 32 << 20         # largest piece filled at once (two such buffers are in use)
 CHECKPOINT_BYTES = 1 << 30     # resume point (fsync + sidecar) at least this often
 _chunk_hook = None             # tests: called with the global chunk index after each chunk
 
@@ -67,21 +71,6 @@ def _allocate(fh, size: int) -> None:
             if exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL, getattr(errno, "ENOTSUP", -1)):
                 raise
     os.ftruncate(fd, size)
-
-
-_FADVISE = hasattr(os, "posix_fadvise") and sys.platform.startswith("linux")
-
-
-def _start_writeback(fd: int, offset: int, nbytes: int) -> None:
-    """Start writing a finished chunk to disk now (Linux: POSIX_FADV_DONTNEED starts
-    asynchronous writeback of dirty pages, then drops the clean ones). Disk writes then
-    overlap the filling of the next chunks instead of all waiting for the final fsync,
-    and the page cache does not fill up with the checkpoint."""
-    if _FADVISE:
-        try:
-            os.posix_fadvise(fd, offset, nbytes, os.POSIX_FADV_DONTNEED)
-        except OSError:  # pragma: no cover - advisory only
-            pass
 
 
 def _resolve_spec(spec) -> CheckpointSpec:
@@ -141,8 +130,8 @@ def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_sh
     -------
     CheckpointResult
 
-    Memory: at most one chunk (64 MiB) is mapped at a time, except that tensors of
-    non-elementwise schemes (orthogonal) are generated whole in memory first.
+    Memory: two chunk buffers (32 MiB each), except that tensors of non-elementwise
+    schemes (orthogonal) are generated whole in memory first.
     Until it is published, the new checkpoint lives in a hidden staging directory next
     to the target (``.weightinit-staging``); the target holds the complete old or the
     complete new checkpoint, never a mix.
@@ -220,7 +209,7 @@ def _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, thre
         check_space(directory, sizes, allocated=sum(staging.allocated(f.name) for f in plan.files))
 
     checksums = state["checksums"] if state else [None] * num_chunks
-    handles = []
+    handles, direct_fds = [], []
 
     def save_progress():
         staging.write_atomic(_progress.SIDECAR, _progress.encode(digest, seed, checksums))
@@ -237,9 +226,13 @@ def _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, thre
         rewritten = 0
         if state is not None:
             rewritten = _verify_chunks(plan, handles, checksums, chunk_bytes)
+        for fh in handles:      # headers on disk before any direct write
+            os.fsync(fh.fileno())
         save_progress()
+        direct_fds = [staging.open_direct(f.name, O_DIRECT) for f in plan.files]
         t0 = time.perf_counter()
-        written = _write_data(plan, handles, checksums, chunk_bytes, threads, progress, save_progress, path)
+        written = _write_data(plan, handles, direct_fds, checksums, chunk_bytes, threads, progress, save_progress,
+                              path)
         for fh in handles:
             fh.flush()
             os.fsync(fh.fileno())
@@ -253,6 +246,9 @@ def _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, thre
     finally:
         for fh in handles:
             fh.close()
+        for fd in direct_fds:
+            if fd is not None:
+                os.close(fd)
     publish(dir_fd, staging, plan.names(), old_checkpoint_files(dir_fd, plan.single_target), digest, seed)
     return _summary(plan, path, seconds, plan_bytes(plan) - written, rewritten, progress)
 
@@ -312,85 +308,101 @@ def _verify_chunks(plan, handles, checksums, chunk_bytes) -> int:
     """Keep only the recorded chunks whose bytes still match their checksum; returns
     how many failed (they are written again)."""
     failed = 0
-    for g, (fi, p, start, count) in enumerate(plan.chunks(chunk_bytes)):
+    buf = np.empty(chunk_bytes, np.uint8)
+    for g, c in enumerate(plan.chunks(chunk_bytes)):
         if checksums[g] is None:
             continue
-        item = DTYPES[p.dtype][0].itemsize
-        offset = p.offset + start * item
-        mm = np.memmap(handles[fi], dtype=np.uint8, mode="r", offset=offset, shape=(count * item,))
-        try:
-            ok = _progress.checksum(memoryview(mm)) == checksums[g]
-        finally:
-            del mm
-        _start_writeback(handles[fi].fileno(), offset, count * item)
-        if not ok:
+        fd = handles[c.file].fileno()
+        data = read_into(fd, buf[:c.nbytes], c.offset)
+        drop_cached(fd, c.offset, c.nbytes)
+        if len(data) != c.nbytes or _progress.checksum(data) != checksums[g]:
             checksums[g] = None
             failed += 1
     return failed
 
 
-def _write_data(plan: Plan, handles, checksums, chunk_bytes, threads, progress, save_progress, path) -> int:
-    """Fill every chunk without a checksum; returns the bytes written."""
+def _fill_chunk(c, buf, plan, threads, whole):
+    """Fill `buf` with chunk `c`'s pieces. `whole` carries a non-elementwise tensor,
+    generated whole once, from one chunk to the next; returns it (None when done)."""
+    for piece in c.pieces:
+        p = piece.placement
+        npdt = DTYPES[p.dtype][0]
+        out = buf[piece.at:piece.at + piece.count * npdt.itemsize].view(npdt)
+        if getattr(p.scheme, "elementwise", True):
+            p.scheme.fill_chunk_(out, p.shape, piece.start, seed=plan.seed, stream=p.name, threads=threads)
+        else:
+            if whole is None or whole[0] is not p:
+                arr = np.empty(p.shape, npdt)
+                p.scheme.init_(arr, seed=plan.seed, stream=p.name, threads=threads)
+                whole = (p, arr.reshape(-1))
+            out[:] = whole[1][piece.start:piece.start + piece.count]
+            if piece.ends_tensor:
+                whole = None
+    return whole
+
+
+def _write_data(plan: Plan, handles, direct_fds, checksums, chunk_bytes, threads, progress, save_progress,
+                path) -> int:
+    """Fill every chunk without a checksum; returns the bytes written. The kernels fill
+    one buffer while a second thread writes the previous one (diskio.ChunkWriter)."""
     total_bytes = plan_bytes(plan)
     n_tensors = sum(len(f.placements) for f in plan.files)
-    todo = sum(count * DTYPES[p.dtype][0].itemsize
-               for g, (_, p, _, count) in enumerate(plan.chunks(chunk_bytes)) if checksums[g] is None)
+    todo = sum(c.nbytes for g, c in enumerate(plan.chunks(chunk_bytes)) if checksums[g] is None)
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=total_bytes, initial=total_bytes - todo, unit="B", unit_scale=True, unit_divisor=1024,
-                   desc=os.path.basename(path.rstrip(os.sep)) or path, file=sys.stderr, dynamic_ncols=True)
+        bar = tqdm(total=total_bytes, initial=max(0, total_bytes - todo), unit="B", unit_scale=True,
+                   unit_divisor=1024, desc=os.path.basename(path.rstrip(os.sep)) or path, file=sys.stderr,
+                   dynamic_ncols=True)
     tensors_done = 0
     since_sync = 0
     written = 0
     whole = None              # (placement, array) of a non-elementwise tensor being copied out
     dirty = set()             # files written since the last resume point
+    io = ChunkWriter(chunk_bytes)
+
+    def resume_point():
+        io.drain()            # every checksum about to be recorded is on disk
+        for d in dirty:
+            os.fsync(handles[d].fileno())
+        dirty.clear()
+        save_progress()
+
     try:
-        for g, (fi, p, start, count) in enumerate(plan.chunks(chunk_bytes)):
-            npdt = DTYPES[p.dtype][0]
-            n = p.nbytes // npdt.itemsize
-            last = start + count == n
+        for g, c in enumerate(plan.chunks(chunk_bytes)):
+            ended = sum(piece.ends_tensor for piece in c.pieces)
             if checksums[g] is not None:
-                tensors_done += last
+                tensors_done += ended
                 continue
-            offset = p.offset + start * npdt.itemsize
-            mm = np.memmap(handles[fi], dtype=npdt, mode="r+", offset=offset, shape=(count,))
-            try:
-                if getattr(p.scheme, "elementwise", True):
-                    p.scheme.fill_chunk_(mm, p.shape, start, seed=plan.seed, stream=p.name, threads=threads)
-                else:
-                    if whole is None or whole[0] is not p:
-                        arr = np.empty(p.shape, npdt)
-                        p.scheme.init_(arr, seed=plan.seed, stream=p.name, threads=threads)
-                        whole = (p, arr.reshape(-1))
-                    mm[:] = whole[1][start:start + count]
-                checksums[g] = _progress.checksum(mm.view(np.uint8))
-            finally:
-                del mm
-            nbytes = count * npdt.itemsize
-            _start_writeback(handles[fi].fileno(), offset, nbytes)
-            dirty.add(fi)
-            since_sync += nbytes
-            written += nbytes
-            if last:
-                tensors_done += 1
-                whole = None
+            buf = io.buffer()
+            whole = _fill_chunk(c, buf, plan, threads, whole)
+            checksums[g] = _progress.checksum(buf[:c.nbytes])
+            io.submit(handles[c.file].fileno(), direct_fds[c.file], c.offset, buf, c.nbytes)
+            dirty.add(c.file)
+            since_sync += c.nbytes
+            written += c.nbytes
+            tensors_done += ended
             if _chunk_hook is not None:
                 _chunk_hook(g)
             if since_sync >= CHECKPOINT_BYTES:
-                for d in dirty:
-                    os.fsync(handles[d].fileno())
-                dirty.clear()
-                save_progress()
+                resume_point()
                 since_sync = 0
             if bar is not None:
-                bar.update(nbytes)
-                if last:
+                bar.update(c.nbytes)
+                if ended:
                     bar.set_postfix_str(f"tensors {tensors_done}/{n_tensors}", refresh=False)
+        io.drain()
         if bar is not None:
             bar.set_postfix_str(f"tensors {n_tensors}/{n_tensors}", refresh=False)
+    except BaseException:
+        # stopped with the process alive (Ctrl-C, an error): keep what reached the disk
+        try:
+            resume_point()
+        except BaseException:
+            pass
+        raise
     finally:
+        io.close()
         if bar is not None:
             bar.close()
     return written
-
