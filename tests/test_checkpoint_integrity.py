@@ -165,7 +165,7 @@ def test_sigint_is_one_line_exit_130_and_resumes(tmp_path, refs):
               f"sys.exit(main(['create', {str(spec_path)!r}, '-o', {str(d)!r}]))")
     p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 20
-    while not (d / STAGING / "progress.json").exists() and time.time() < deadline:
+    while not (d / STAGING / ".progress.json").exists() and time.time() < deadline:
         time.sleep(0.02)
     time.sleep(0.1)
     p.send_signal(signal.SIGINT)
@@ -257,7 +257,7 @@ def test_symlink_planted_inside_staging_before_resume(tmp_path, small_chunks, mo
     staged = d / STAGING / "model.safetensors"
     staged.unlink()
     os.symlink(victim, staged)
-    (d / STAGING / "progress.json.tmp").symlink_to(victim)
+    (d / STAGING / ".progress.json.tmp").symlink_to(victim)
     write(d, 2, resume=True)
     assert victim.read_bytes() == b"precious"
     ref = tmp_path / "ref"
@@ -283,7 +283,7 @@ def _interrupted(d, monkeypatch, at=9):
     with pytest.raises(KeyboardInterrupt):
         write(d, 2, max_shard_size=20_000)
     monkeypatch.setattr(writer, "_chunk_hook", None)
-    with open(d / STAGING / "progress.json") as fh:
+    with open(d / STAGING / ".progress.json") as fh:
         return json.load(fh)
 
 
@@ -304,7 +304,7 @@ def _tamper_chunk(d, state):
 
 def _sidecar(content):
     def tamper(d, state):
-        (d / STAGING / "progress.json").write_text(content(state) if callable(content) else content)
+        (d / STAGING / ".progress.json").write_text(content(state) if callable(content) else content)
     return tamper
 
 
@@ -398,3 +398,14 @@ def test_disk_filled_by_someone_else_mid_run_keeps_the_old_checkpoint(tmp_path, 
     r = run_child(d, 2, "--shard", 20_000, "--overwrite", "--resume")
     assert r.returncode == 0, r.stderr
     assert ckpt_files(d) == refs["new"]
+
+
+@pytest.mark.parametrize("name", [".progress.json", ".publish.json", "model.safetensors.index.json",
+                                  "weightinit.json", "x.npy", "config.json.tmp"])
+def test_spec_files_cannot_take_the_writers_own_names(tmp_path, name):
+    from weightinit.checkpoint import parse_spec
+    spec = parse_spec(child_spec(1))
+    spec.files[name] = b"x"
+    with pytest.raises(ValueError, match="plain file name"):
+        create_checkpoint(spec, tmp_path / "m", progress=False)
+    assert not (tmp_path / "m").exists()

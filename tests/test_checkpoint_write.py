@@ -231,8 +231,8 @@ def test_interrupted_run_leaves_no_target_and_resume_is_bit_identical(tmp_path, 
     names = os.listdir(out)
     assert names == [".weightinit-staging"], f"only the private staging directory may exist: {names}"
     staged = os.listdir(out / ".weightinit-staging")
-    assert "progress.json" in staged and any(n.endswith(".safetensors") for n in staged)
-    with open(out / ".weightinit-staging" / "progress.json") as fh:
+    assert ".progress.json" in staged and any(n.endswith(".safetensors") for n in staged)
+    with open(out / ".weightinit-staging" / ".progress.json") as fh:
         state = json.load(fh)
     done = sum(c is not None for c in state["checksums"])
     assert done == 7, "a run stopped with the process alive records every chunk it wrote"

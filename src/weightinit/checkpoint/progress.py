@@ -11,7 +11,7 @@ import xxhash
 
 __all__ = ["SIDECAR", "checksum", "encode", "decode"]
 
-SIDECAR = "progress.json"
+SIDECAR = ".progress.json"   # dot names: no spec file (spec.validate) can take them
 VERSION = 2
 _HEX = re.compile(r"^[0-9a-f]{16}$")
 

@@ -10,7 +10,7 @@ Protocol
    into a private directory inside the target directory (mode 0700, created with
    mkdir, which never follows a symlink), each file created with
    O_EXCL | O_NOFOLLOW relative to the directory's descriptor.
-3. ``publish``: once all of it is fsync'd, a journal (``publish.json``, the commit
+3. ``publish``: once all of it is fsync'd, a journal (``.publish.json``, the commit
    point) lists the renames into the target directory, the root file (single file,
    index or manifest) last, and the old checkpoint files to remove afterwards (only
    files recognized as part of a weights checkpoint). Renames never follow symlinks
@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover - not POSIX: no locking
 __all__ = ["TargetLock", "Staging", "TargetBusyError", "check_space", "old_checkpoint_files",
            "publish", "roll_forward", "pending_publish", "staging_name", "lock_name", "SPACE_MARGIN"]
 
-JOURNAL = "publish.json"
+JOURNAL = ".publish.json"
 SPACE_MARGIN = 1 << 20        # beyond the blocks of every file: directory entries, extent blocks
 _FLAGS = os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
 _publish_hook = None          # tests: called with each step's name during publish

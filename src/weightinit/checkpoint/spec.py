@@ -178,7 +178,8 @@ def validate(spec: CheckpointSpec) -> None:
             isinstance(k, str) and isinstance(v, bytes) for k, v in spec.files.items()):
         raise TypeError("files must be a dict of base name to bytes")
     for k in spec.files:
-        if not k or k != os.path.basename(k) or k in (".", "..") or k.endswith((".safetensors", ".partial", ".tmp")):
+        if not k or k != os.path.basename(k) or k.startswith(".") or k.endswith((".safetensors", ".npy", ".tmp")) \
+                or k in ("model.safetensors.index.json", "weightinit.json"):
             raise ValueError(f"files: {k!r} is not a plain file name that may sit beside the weights")
     if not isinstance(spec.metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in spec.metadata.items()):
