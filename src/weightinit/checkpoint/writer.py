@@ -38,7 +38,7 @@ from .diskio import O_DIRECT, ChunkWriter, drop_cached, read_into
 from .plan import Plan, parse_size
 from .publish import (Staging, TargetLock, check_space, lock_name, old_checkpoint_files, publish, read_journal,
                       roll_forward, staging_name, _human)
-from .spec import DTYPES, CheckpointSpec, load_spec, parse_spec, resolve_dtype
+from .spec import DTYPES, CheckpointSpec, load_spec, parse_spec, resolve_dtype, validate
 
 __all__ = ["create_checkpoint", "parse_size", "CheckpointResult"]
 
@@ -75,6 +75,7 @@ def _allocate(fh, size: int) -> None:
 
 def _resolve_spec(spec) -> CheckpointSpec:
     if isinstance(spec, CheckpointSpec):
+        validate(spec)          # it may have been changed since it was built (files added, say)
         return spec
     if isinstance(spec, dict):
         return parse_spec(spec)
