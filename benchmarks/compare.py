@@ -1,7 +1,7 @@
 """Throughput of weightinit's kernels against the memory-write ceiling and the
 usual alternatives, in one run:
 
-    python benchmarks/compare.py [--log2n 28] [--threads N]
+    python benchmarks/compare.py [--log2n 28] [--threads N] [--json PATH]
 
 Prints Gelem/s, the fraction of the `ndarray.fill` rate on the same buffer (the
 memory-write ceiling) and weightinit's speed-up over each peer. Peers: numpy's
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
 import os
 import time
 
@@ -57,6 +58,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--log2n", type=int, default=28, help="buffer size 2**N elements (default 28)")
     ap.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)))
+    ap.add_argument("--json", metavar="PATH", help="also write the rows as JSON (benchmarks/release.py reads it)")
     args = ap.parse_args(argv)
     n, t = 1 << args.log2n, args.threads
     small = min(n, 1 << 22)
@@ -68,7 +70,7 @@ def main(argv=None):
         torch = None
         print("(torch not installed: torch rows skipped)")
 
-    rows = []
+    rows, ceilings, weightinit_rates = [], {}, {}
     for dname, dtype in [("float32", np.float32), ("bfloat16", ml_dtypes.bfloat16)]:
         out = np.empty(n, dtype)
         out.fill(0)          # fault the pages in: measure writing, not the kernel's page faults
@@ -96,9 +98,8 @@ def main(argv=None):
             rows.append((dname, "torch normal_", rate(lambda: tt.normal_(), n), "normal", n))
             rows.append((dname, "torch uniform_", rate(lambda: tt.uniform_(), n), "uniform", n))
             rows.append((dname, "torch nn.init.trunc_normal_", rate(lambda: torch.nn.init.trunc_normal_(ts), small), "trunc_normal", small))
-
-
-
+        ceilings[dname] = ceiling
+        weightinit_rates[dname] = ours
         print(f"\n{dname}")
         print(f"{'kernel':<34}{'Gelem/s':>9}{'x ceiling':>11}{'weightinit x':>14}  measured on")
         for dn, name, r, peer_of, size in rows:
@@ -106,6 +107,11 @@ def main(argv=None):
                 continue
             speedup = f"{ours[peer_of] / r:>13.1f}x" if peer_of else f"{'':>14}"
             print(f"{name:<34}{r / 1e9:>9.3f}{r / ceiling:>10.2f}x{speedup}  {size:,}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump([{"dtype": dn, "kernel": name, "gelem_per_s": r / 1e9, "x_ceiling": r / ceilings[dn],
+                        "weightinit_speedup": weightinit_rates[dn][peer_of] / r if peer_of else None,
+                        "elements": size} for dn, name, r, peer_of, size in rows], fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 The value at each flat index of a tensor is a pure function of (seed, stream,
 index, distribution, parameters, dtype): see docs/streams.md.
 """
+from ._version import __version__
 from ._sampling import constant_, normal_, ones_, philox4x32, trunc_normal_, uniform_, zeros_
 from ._simd import available_simd_paths, simd_path
 from . import schemes
@@ -13,7 +14,6 @@ from .orthogonal import orthogonalize_
 from .checkpoint import create_checkpoint
 from .diagnostics.recommend import recommend
 
-__version__ = "0.1.0"
 
 __all__ = [
     "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_",
