@@ -12,8 +12,9 @@ torch against the memory-write ceiling) and the pytest-benchmark cases
 
 gate builds the last release recorded for this CPU class (its commit, in a temporary
 git worktree) and the working tree, then runs the kernel set on both in paired,
-interleaved rounds (A B, B A, ...): machines are noisy, so it compares the per-round
-ratios (median and range), not single timings. A kernel whose median ratio is more
+interleaved rounds (A B, B A, ...): machines are noisy, so each round keeps the
+fastest of three runs per kernel and the gate compares the per-round ratios (median
+and range), not single timings. A kernel whose median ratio is more
 than --threshold slower is reported with its round-by-round evidence, and the gate
 exits 1. See docs/releasing.md.
 """
@@ -234,7 +235,7 @@ def _build(source: str, target: str) -> None:
 def _time_build(site: str, quick: bool, env: dict) -> dict:
     r = _run([sys.executable, KERNELS, "--json", "-", "--reps", "3"] + (["--quick"] if quick else []),
              {"PYTHONPATH": site, **env}, cwd=tempfile.gettempdir())
-    return {k: v["median_s"] for k, v in json.loads(r.stdout)["kernels"].items()}
+    return {k: v["min_s"] for k, v in json.loads(r.stdout)["kernels"].items()}
 
 
 def gate(threshold: float, n_rounds: int, quick: bool, against: str | None, tree_env: list) -> int:
@@ -268,7 +269,8 @@ def gate(threshold: float, n_rounds: int, quick: bool, against: str | None, tree
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = compare_rounds(rounds, threshold)
-    print(f"\nworking tree vs weightinit {version} (commit {commit[:10]}) on {cls}, {n_rounds} paired rounds; "
+    print(f"\nload average {os.getloadavg()[0]:.2f} (the gate needs an otherwise idle machine)")
+    print(f"working tree vs weightinit {version} (commit {commit[:10]}) on {cls}, {n_rounds} paired rounds; "
           f"ratio = tree time / release time (> 1: slower); threshold {threshold:.0%}")
     if extra:
         print(f"tree run with {' '.join(tree_env)}")
