@@ -1,0 +1,62 @@
+"""Portability beyond x86, proven: the C core cross-compiled for aarch64 (Debian's
+gcc-aarch64-linux-gnu) runs a driver of the golden cases under qemu-user and must give
+the bits x86 gives (scripts/cross_check.sh); the native driver's bits are the frozen
+golden values of the Python API. Skips where the tools are not installed."""
+import hashlib
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+import weightinit as wi
+from test_golden import GOLDEN, N, OFFSET, SEED, STREAM
+from weightinit._streams import stream_id
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "scripts", "cross_check.sh")
+
+
+@pytest.fixture(scope="module")
+def cross(tmp_path_factory):
+    if not (shutil.which("aarch64-linux-gnu-gcc") and (shutil.which("qemu-aarch64")
+                                                        or shutil.which("qemu-aarch64-static"))):
+        pytest.skip("needs gcc-aarch64-linux-gnu and qemu-user (Debian packages)")
+    out = tmp_path_factory.mktemp("cross")
+    r = subprocess.run([SCRIPT, "aarch64", str(out)], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "WI_STREAM": str(stream_id(STREAM))})
+    assert r.returncode in (0, 1), r.stderr
+    return out, {line.split(": ", 1)[1] for line in r.stdout.splitlines() if line.startswith("differs: ")}
+
+
+def test_fills_are_the_same_bits_on_aarch64(cross):
+    out, differing = cross
+    fills = {d for d in differing if not d.startswith("orthogonal-")}
+    assert fills == set(), f"aarch64 differs from x86 in {sorted(fills)}"
+    assert len(list((out / "aarch64").glob("*-t1.bin"))) == 12
+
+
+def test_native_driver_gives_the_golden_values(cross):
+    out, _ = cross
+    for (dist, dtype), digest in GOLDEN.items():
+        for threads in (1, 3):
+            data = (out / "native" / f"{dist}-{dtype}-t{threads}.bin").read_bytes()
+            assert hashlib.sha256(data).hexdigest() == digest, (dist, dtype, threads)
+    assert (SEED, OFFSET, N) == (20261122, 1000, 3001), "scripts/cross_check.sh passes these values"
+
+
+def test_orthogonal_float32_is_the_same_bits_on_aarch64(cross):
+    out, differing = cross
+    assert "orthogonal-float32.bin" not in differing
+    q = np.frombuffer((out / "native" / "orthogonal-float32.bin").read_bytes(), np.float32).reshape(70, 50)
+    here = wi.orthogonal_(np.empty((70, 50), np.float32), seed=SEED + 1, stream=0)
+    assert q.tobytes() == here.tobytes()
+
+
+@pytest.mark.xfail(strict=True, reason="glibc's hypot (used for the Householder vector's norm) rounds "
+                                      "differently on x86-64 and aarch64 in about 13% of inputs; making it "
+                                      "portable changes the orthogonal bits (a stream contract change, issue 13)")
+def test_orthogonal_float64_is_the_same_bits_on_aarch64(cross):
+    _, differing = cross
+    assert "orthogonal-float64.bin" not in differing
