@@ -195,11 +195,14 @@ def _wait_for_lock(d, pid, timeout=20):
 
 def test_second_writer_is_refused_naming_the_holder(tmp_path, refs):
     d = tmp_path / "m"
-    a = run_child(d, 2, "--sleep", 0.05, wait=False)
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(child_spec(5)))
+    a = run_child(d, 2, "--sleep", 0.5, wait=False)     # about 7 s: B's start-up fits inside
     _wait_for_lock(d, a.pid)
     staged_before = sorted(os.listdir(d / STAGING)) if (d / STAGING).exists() else []
-    r = subprocess.run([sys.executable, "-m", "weightinit", "create", "gpt2", "-o", str(d), "--overwrite", "-q"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run([sys.executable, "-m", "weightinit", "create", str(spec_path), "-o", str(d), "--overwrite",
+                        "-q"], capture_output=True, text=True, timeout=60)
+    assert a.poll() is None, "the first writer finished before the second one tried: the test proves nothing"
     assert r.returncode == 2
     assert len(r.stderr.strip().splitlines()) == 1 and f"pid {a.pid}" in r.stderr and str(d) in r.stderr
     with pytest.raises(TargetBusyError, match=f"pid {a.pid}"):

@@ -50,7 +50,12 @@ def read_into(fd: int, buf: np.ndarray, offset: int) -> memoryview:
     view = memoryview(buf)
     done = 0
     while done < len(view):
-        n = os.preadv(fd, [view[done:]], offset + done)
+        if hasattr(os, "preadv"):
+            n = os.preadv(fd, [view[done:]], offset + done)
+        else:  # pragma: no cover - platforms without preadv: one copy more
+            data = os.pread(fd, len(view) - done, offset + done)
+            n = len(data)
+            view[done:done + n] = data
         if n == 0:
             break
         done += n
