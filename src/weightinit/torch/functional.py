@@ -11,6 +11,13 @@ Tensors
     row-major order of the tensor's shape) gets the same value in every case.
     Other dtypes raise TypeError.
 
+Autograd
+    Every write is seen by autograd as torch's own in-place init is: the tensor's
+    version counter moves (zero-copy writes bump it explicitly), so a backward pass
+    through a value saved before the re-initialization raises "modified by an inplace
+    operation". Inference tensors can be written only inside ``torch.inference_mode()``
+    (RuntimeError otherwise, and nothing is written).
+
 Seeds and generators
     Each random call draws one 64-bit seed from ``generator`` (or, when it is None,
     from torch's global CPU generator ``torch.default_generator``, which
@@ -80,6 +87,22 @@ def _check_tensor(tensor):
         raise TypeError(f"tensor must have dtype float16, bfloat16, float32 or float64, got {tensor.dtype}")
 
 
+def check_writable(tensor):
+    """Refuse what torch's own in-place ops refuse, before anything is written: an
+    inference tensor outside inference mode (torch raises the same RuntimeError)."""
+    if tensor.is_inference() and not torch.is_inference_mode_enabled():
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed: "
+                           "clone the tensor first, or call the initializer inside torch.inference_mode()")
+
+
+def mark_written(t):
+    """Tell autograd that `t` was modified in place behind its back (through numpy):
+    bump its version counter (shared with every view and detached alias), so that a
+    backward pass through a saved copy of the old values raises, as after torch's own
+    in-place init. Costs no pass over the data."""
+    torch.autograd.graph.increment_version(t)
+
+
 def _as_numpy(t):
     """A numpy view sharing memory with the contiguous CPU tensor `t`."""
     if t.dtype == torch.bfloat16:
@@ -92,13 +115,16 @@ def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
     """Fill the torch `tensor` in place with a weightinit `scheme` from (seed, stream); returns it."""
     if threads is None:
         threads = _threads()
+    check_writable(tensor)
     with torch.no_grad():
         if tensor.is_meta or tensor.numel() == 0:
             return tensor
         t = tensor.detach()
         if t.device.type == "cpu" and t.is_contiguous():
+            # zero-copy: the kernel writes the tensor's own memory, so autograd must be told
             scheme.init_(_as_numpy(t), seed=seed, stream=stream, threads=threads)
-        else:
+            mark_written(t)
+        else:  # copy_ is a torch in-place op: it checks and bumps the version itself
             tmp = torch.empty(t.shape, dtype=t.dtype)  # contiguous, on the CPU
             scheme.init_(_as_numpy(tmp), seed=seed, stream=stream, threads=threads)
             t.copy_(tmp)
@@ -156,6 +182,7 @@ def _check_is_tensor(tensor):
 def constant_(tensor, val: float):
     """Fill `tensor` with `val` (any dtype, as torch: it draws nothing)."""
     _check_is_tensor(tensor)
+    check_writable(tensor)  # torch's fill_ writes an inference tensor before raising
     with torch.no_grad():
         return tensor.fill_(val)
 
@@ -168,6 +195,7 @@ def ones_(tensor):
 def zeros_(tensor):
     """Fill `tensor` with zeros."""
     _check_is_tensor(tensor)
+    check_writable(tensor)
     with torch.no_grad():
         return tensor.zero_()
 
