@@ -95,6 +95,22 @@ static void tn_setup(double alpha, double beta, wi_tn_consts *k) {
     k->far = (k->u_switch > 0 && low_min < -670.0) || (k->u_switch < 1 && up_min < -670.0);
 }
 
+/* The interval [alpha, beta] deep in one tail: an exponential in y = |edge| (z - edge)
+ * with the 1/edge^2 correction of log Q (see wi_tn_consts). */
+static void tn_exp_setup(double sd, double a, double b, double alpha, double beta, wi_tn_consts *k) {
+    int up = alpha > 0;
+    double edge = up ? alpha : -beta;            /* > 0; may be +inf */
+    double width = (b - a) / sd;                 /* beta - alpha without cancellation; may be inf */
+    k->exp_side = up ? 1 : -1;
+    k->base = up ? a : b;
+    k->step = (up ? sd : -sd) / edge;            /* 0 when edge is inf: the bound itself */
+    k->inv_e2 = isinf(edge) ? 0.0 : 1.0 / (edge * edge);
+    double yb = edge * width;                    /* the far bound in y */
+    double lb = yb > 60.0 ? INFINITY : yb + (0.5 * yb * yb + yb) * k->inv_e2;
+    k->tail_e = exp(-lb);
+    k->tail_c = -expm1(-lb);
+}
+
 /* x > 26 with log Q(x) = logp, Q the upper tail: fixed point of
  * x^2 = 2 (-logp - log x - log sqrt(2 pi) + log S(x)), S the asymptotic series. */
 double wi_tn_far_tail(double logp) {
@@ -181,7 +197,10 @@ int wi_fill(const wi_fill_request *r) {
         double mean = p[0], sd = p[1], a = p[2], b = p[3];
         if (!isfinite(mean) || !isfinite(sd) || !(sd > 0) || isnan(a) || isnan(b) || !(a < b)) return WI_EPARAM;
         j.shift = mean; j.scale = sd;
-        tn_setup((a - mean) / sd, (b - mean) / sd, &j.tn);
+        double alpha = (a - mean) / sd, beta = (b - mean) / sd;
+        double edge_min = f32c ? WI_TN_EXP_ALPHA32 : WI_TN_EXP_ALPHA64;
+        if (alpha >= edge_min || beta <= -edge_min) tn_exp_setup(sd, a, b, alpha, beta, &j.tn);
+        else tn_setup(alpha, beta, &j.tn);
         j.lo = out_round(r->dtype, a);
         if (j.lo < a) j.lo = out_step(r->dtype, j.lo, 1);
         j.hi = out_round(r->dtype, b);

@@ -277,6 +277,39 @@ static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
         }
 }
 
+/* Deep one-sided tail (k->exp_side != 0), from u and omu = 1 - u, both exact:
+ * E = -log(1 - u c) is an exponential truncated to [0, Lb]; y solves
+ * y + (y^2/2 + y) / edge^2 = E to second order; x = base + step * y in float64. */
+static inline double tn_exp_value(const wi_tn_consts *k, double u, double omu) {
+    double uc = u * k->tail_c;
+    /* log1p keeps tiny E accurate; near 1 - u c -> 0 the sum keeps it exact */
+    double e = uc < 0.5 ? -wi_log1p(-uc) : -wi_log(k->tail_e + omu * k->tail_c);
+    double y = e - (0.5 * e * e + e) * k->inv_e2;
+    return k->base + k->step * y;
+}
+
+/* 32-bit samples: u = (w + 1/2) 2^-32 as for inversion; the float64 value is
+ * rounded once to float32 (round to odd for 16-bit outputs, so that their
+ * final rounding equals one rounding of the float64 value) */
+static void tile_trunc_exp32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    const int odd = j->dtype != WI_F32;
+    for (int h = 0; h < 4; h++)
+        for (int b = 0; b < NB; b++) {
+            double u = ((double)w[h][b] + 0.5) * 0x1p-32, omu = ((double)(~w[h][b]) + 0.5) * 0x1p-32;
+            double x = tn_exp_value(&j->tn, u, omu);
+            v[h * NB + b] = odd ? wi_f64_to_f32_odd(x) : (float)x;
+        }
+}
+
+static void tile_trunc_exp64(const wi_job *j, uint32_t w[4][NB], double *v) {
+    for (int h = 0; h < 2; h++)
+        for (int b = 0; b < NB; b++) {
+            uint64_t bits = join64(w[2 * h][b], w[2 * h + 1][b]);
+            double u = (double)((bits >> 12) * 2 + 1) * 0x1p-53;
+            v[h * NB + b] = tn_exp_value(&j->tn, u, 1.0 - u);
+        }
+}
+
 /* ---- stores ------------------------------------------------------------- */
 static void store_f32(const wi_job *j, const float *v, float *o, uint64_t n) {
     if (j->clamp) {
@@ -414,6 +447,7 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
         gen_words(j, t, w, split);
         if (j->dist == WI_UNIFORM) { if (wide) tile_uniform64(j, w, v.d); else tile_uniform32(j, w, v.f); }
         else if (j->dist == WI_NORMAL) { if (wide) tile_normal64(j, w, v.d); else tile_normal32(j, w, v.f); }
+        else if (j->tn.exp_side) { if (wide) tile_trunc_exp64(j, w, v.d); else tile_trunc_exp32(j, w, v.f); }
         else { if (wide) tile_trunc64(j, w, v.d); else tile_trunc32(j, w, v.f); }
         /* the part of this tile that lies in [offset, offset + n) */
         uint64_t first = t * E, lo = first < j->offset ? j->offset - first : 0;

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 
-from . import _core
+from . import _core, _limits
 from ._buffers import writable_buffer
 from ._checks import real as _real
 from ._simd import isa_code
@@ -14,12 +14,21 @@ __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_
 
 def _fill(dist: str, out, params: tuple, seed, stream, offset, threads):
     ptr, n, dt = writable_buffer(out)
+    _limits.check(dist, params, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     off = resolve_offset(offset)
     if n > 2**64 - off:
         raise ValueError(f"offset + out.size must be below 2**64, got offset={off}, size={n}")
-    _core.fill(dist, ptr, n, dt, params, s, st, off, resolve_threads(threads), isa_code())
+    th = resolve_threads(threads)
+    try:
+        _core.fill(dist, ptr, n, dt, params, s, st, off, th, isa_code())
+    except ValueError as exc:
+        if str(exc).startswith("no value of the output dtype"):  # the C core cannot name them
+            lo, hi = ("low", "high") if dist == "uniform" else ("a", "b")
+            raise ValueError(f"no value of {dt} lies in the interval {lo}={params[-2]!r}, {hi}={params[-1]!r} "
+                             f"(widen it or use a wider dtype)") from None
+        raise
     return out
 
 

@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from . import _core
+from . import _core, _limits
 from ._buffers import writable_buffer
 from ._simd import isa_code
 from ._streams import resolve_seed, stream_id
@@ -95,6 +95,7 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     ptr, n, dt = writable_buffer(out)
     rows, cols = _matrix_shape(out, "out")
     g = _gain(gain)
+    _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)
@@ -151,6 +152,7 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
         raise ValueError(f"delta_orthogonal_ needs in_channels <= out_channels, got "
                          f"in_channels={cin} > out_channels={cout} (shape {out.shape})")
     g = _gain(gain)
+    _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)

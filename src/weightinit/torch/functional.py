@@ -213,9 +213,10 @@ def dirac_(tensor, groups=1):
     _check_tensor(tensor)
     if tensor.ndim not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    scheme = _s.Dirac(groups)  # validates groups (a positive int) before it divides anything
     if tensor.size(0) % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
-    return apply_scheme_(tensor, _s.Dirac(groups), seed=0)
+    return apply_scheme_(tensor, scheme, seed=0)
 
 
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
