@@ -5,6 +5,7 @@
 #include <string.h>
 #include "fill_job.h"
 #include "convert.h"
+#include "convert8.h"
 #include "philox.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -21,13 +22,25 @@ static uint64_t tile_elements(wi_dtype dtype) {
 /* ---- values representable in the output dtype --------------------------- */
 static double out_step(wi_dtype d, double y, int up);
 
-static uint16_t to16(wi_dtype d, double x) {
+static int is8(wi_dtype d) { return d == WI_F8E4M3 || d == WI_F8E5M2; }
+
+/* the 16- or 8-bit code of x, rounded once (float64 -> float32 by rounding to odd) */
+static uint16_t to_small(wi_dtype d, double x) {
     float f = wi_f64_to_f32_odd(x);
-    return d == WI_BF16 ? wi_f32_to_bf16(f) : wi_f32_to_f16(f);
+    switch (d) {
+    case WI_BF16: return wi_f32_to_bf16(f);
+    case WI_F8E4M3: return wi_f32_to_e4m3(f);
+    case WI_F8E5M2: return wi_f32_to_e5m2(f);
+    default: return wi_f32_to_f16(f);
+    }
 }
 
-static double from16(wi_dtype d, uint16_t h) {
+static uint16_t sign_bit(wi_dtype d) { return is8(d) ? 0x80u : 0x8000u; }
+
+static double from_small(wi_dtype d, uint16_t h) {
     if (d == WI_BF16) return (double)wi_bits_f32((uint32_t)h << 16);
+    if (d == WI_F8E4M3) return (double)wi_e4m3_to_f32((uint8_t)h);
+    if (d == WI_F8E5M2) return (double)wi_e5m2_to_f32((uint8_t)h);
     uint32_t sign = (h & 0x8000u) ? 1 : 0, e = (h >> 10) & 0x1f, m = h & 0x3ff;
     double v = e == 0 ? ldexp((double)m, -24) : e == 31 ? INFINITY : ldexp((double)(m | 0x400), (int)e - 25);
     return sign ? -v : v;
@@ -36,7 +49,17 @@ static double from16(wi_dtype d, uint16_t h) {
 static double out_round(wi_dtype d, double x) {
     if (d == WI_F64) return x;
     if (d == WI_F32) return (double)(float)x;
-    return from16(d, to16(d, x));
+    return from_small(d, to_small(d, x));
+}
+
+/* The value one step beyond the largest finite one (the rounding boundary
+ * halfway to it is where overflow starts): 2^128, 2^16, 480, 2^16. */
+static double beyond_max(wi_dtype d) {
+    switch (d) {
+    case WI_BF16: return 0x1p128;
+    case WI_F8E4M3: return 480.0;
+    default: return 0x1p16;   /* float16 and float8_e5m2 */
+    }
 }
 
 /* The widest float32 bound whose rounding to a 16-bit dtype stays at or inside
@@ -45,10 +68,10 @@ static double out_round(wi_dtype d, double x) {
  * inward (the output is the same either way): the AVX-512 bfloat16 store takes
  * the tie-breaking bit from the unclamped value, which is right for a clamped
  * lane only if the bound is not a tie. */
-static double widen16(wi_dtype d, double r, int up) {
+static double widen_small(wi_dtype d, double r, int up) {
     if (isinf(r)) return r;
     double next = out_step(d, r, up);
-    if (isinf(next)) next = copysign(d == WI_BF16 ? 0x1p128 : 0x1p16, next);
+    if (!isfinite(next)) next = copysign(beyond_max(d), r);   /* inf, or e4m3fn's NaN code */
     float half = (float)(0.5 * r + 0.5 * next);      /* exact: float32 has the bits to spare */
     return (double)nextafterf(half, up ? -INFINITY : INFINITY);
 }
@@ -57,11 +80,12 @@ static double widen16(wi_dtype d, double r, int up) {
 static double out_step(wi_dtype d, double y, int up) {
     if (d == WI_F64) return nextafter(y, up ? INFINITY : -INFINITY);
     if (d == WI_F32) return (double)nextafterf((float)y, up ? INFINITY : -INFINITY);
-    uint16_t h = to16(d, y);
-    int neg = (h & 0x8000u) != 0;
-    if ((h & 0x7fffu) == 0) h = up ? 0x0001u : 0x8001u;          /* +-0 -> smallest subnormal */
+    uint16_t sb = sign_bit(d);
+    uint16_t h = to_small(d, y);
+    int neg = (h & sb) != 0;
+    if ((h & (uint16_t)(sb - 1u)) == 0) h = up ? 0x0001u : (uint16_t)(sb | 1u);   /* +-0 -> smallest subnormal */
     else h = (uint16_t)((up != neg) ? h + 1 : h - 1);
-    return from16(d, h);
+    return from_small(d, h);
 }
 
 /* ---- normal CDF pieces, float64, for the truncated-normal setup ---------- */
@@ -162,7 +186,7 @@ static void run_tiles(wi_tiles_fn fn, const wi_job *job, uint64_t t0, uint64_t t
 }
 
 int wi_fill(const wi_fill_request *r) {
-    if ((unsigned)r->dtype > WI_BF16 || (unsigned)r->dist > WI_TRUNC_NORMAL) return WI_EDTYPE;
+    if ((unsigned)r->dtype > WI_DTYPE_LAST || (unsigned)r->dist > WI_TRUNC_NORMAL) return WI_EDTYPE;
     int isa = r->isa == WI_ISA_AUTO ? wi_isa_best() : r->isa;
     if (!wi_isa_supported(isa)) return WI_EISA;
     if (r->n > UINT64_MAX - r->offset) return WI_ERANGE;
@@ -210,15 +234,15 @@ int wi_fill(const wi_fill_request *r) {
     }
     }
     if (j.clamp && !(j.lo <= j.hi)) return WI_EEMPTY;
-    if (j.clamp && (r->dtype == WI_F16 || r->dtype == WI_BF16)) {
-        j.lo = widen16(r->dtype, j.lo, 0);
-        j.hi = widen16(r->dtype, j.hi, 1);
+    if (j.clamp && r->dtype != WI_F32 && r->dtype != WI_F64) {
+        j.lo = widen_small(r->dtype, j.lo, 0);
+        j.hi = widen_small(r->dtype, j.hi, 1);
     }
     if (r->n == 0) return WI_OK;
 
     /* an initializer's output is rarely read right away: from 1 MiB on, write it
      * with non-temporal stores and save reading each line into the cache first */
-    j.stream_stores = r->n * (r->dtype == WI_F64 ? 8 : r->dtype == WI_F32 ? 4 : 2) >= WI_STREAM_MIN_BYTES;
+    j.stream_stores = r->n * WI_DTYPE_SIZE(r->dtype) >= WI_STREAM_MIN_BYTES;
     uint64_t E = j.tile_elems;
     uint64_t t0 = r->offset / E, t1 = (r->offset + r->n - 1) / E + 1;
     run_tiles(tiles_for(isa), &j, t0, t1, r->threads);
@@ -233,7 +257,7 @@ int wi_fill(const wi_fill_request *r) {
     } while (0)
 
 int wi_constant(void *out, uint64_t n, wi_dtype dtype, double value, int threads) {
-    if ((unsigned)dtype > WI_BF16) return WI_EDTYPE;
+    if ((unsigned)dtype > WI_DTYPE_LAST) return WI_EDTYPE;
     int nt = clamp_threads(threads, n / 4096);
     int64_t nn = (int64_t)n;
     (void)nt;
@@ -242,8 +266,13 @@ int wi_constant(void *out, uint64_t n, wi_dtype dtype, double value, int threads
     } else if (dtype == WI_F32) {
         float f = (float)value;
         WI_PARALLEL_STORE(float, f);
+    } else if (is8(dtype)) {   /* NaN -> the format's NaN; inf -> inf (e5m2) or NaN (e4m3fn) */
+        uint8_t h = isnan(value) || (isinf(value) && dtype == WI_F8E4M3)
+            ? (uint8_t)(dtype == WI_F8E4M3 ? 0x7fu : 0x7eu) | (signbit(value) && dtype == WI_F8E4M3 ? 0x80u : 0u)
+            : isinf(value) ? (uint8_t)(value > 0 ? 0x7cu : 0xfcu) : (uint8_t)to_small(dtype, value);
+        WI_PARALLEL_STORE(uint8_t, h);
     } else {   /* rounding keeps +-inf; NaN becomes the quiet NaN of the format */
-        uint16_t h = isnan(value) ? (dtype == WI_BF16 ? 0x7fc0u : 0x7e00u) : to16(dtype, value);
+        uint16_t h = isnan(value) ? (dtype == WI_BF16 ? 0x7fc0u : 0x7e00u) : to_small(dtype, value);
         WI_PARALLEL_STORE(uint16_t, h);
     }
     return WI_OK;

@@ -15,6 +15,7 @@
 #include "fill_job.h"
 #include "philox.h"
 #include "convert.h"
+#include "convert8.h"
 #include <string.h>
 
 #define WI_CAT2(a, b) a##_##b
@@ -341,6 +342,19 @@ static void store_16(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
     }
 }
 
+/* float8: the same clamp (bounds widened for 8 bits), then one rounding */
+static void store_8(const wi_job *j, const float *v, uint8_t *o, uint64_t n) {
+    float lo = (float)j->lo, hi = (float)j->hi;
+    int e4 = j->dtype == WI_F8E4M3;
+    if (j->clamp) {
+        if (e4) for (uint64_t i = 0; i < n; i++) { float x = v[i]; x = x < lo ? lo : x; o[i] = wi_f32_to_e4m3(x > hi ? hi : x); }
+        else    for (uint64_t i = 0; i < n; i++) { float x = v[i]; x = x < lo ? lo : x; o[i] = wi_f32_to_e5m2(x > hi ? hi : x); }
+    } else {
+        if (e4) for (uint64_t i = 0; i < n; i++) o[i] = wi_f32_to_e4m3(v[i]);
+        else    for (uint64_t i = 0; i < n; i++) o[i] = wi_f32_to_e5m2(v[i]);
+    }
+}
+
 #ifdef WI_BF16_SPLIT
 /* One run of 32 elements in split order, `even` and `odd` as clamped float32
  * lanes, vs pointing at the same lanes unclamped in v. Round to nearest even:
@@ -417,11 +431,12 @@ static void store_any(const wi_job *j, const float *vf, const double *vd, uint64
     switch (j->dtype) {
     case WI_F64: store_f64(j, vd + at, (double *)d, n); break;
     case WI_F32: store_f32(j, vf + at, (float *)d, n); break;
+    case WI_F8E4M3: case WI_F8E5M2: store_8(j, vf + at, (uint8_t *)d, n); break;
     default: store_16(j, vf + at, (uint16_t *)d, n);
     }
 }
 
-static size_t dtype_size(wi_dtype d) { return d == WI_F64 ? 8 : d == WI_F32 ? 4 : 2; }
+static size_t dtype_size(wi_dtype d) { return WI_DTYPE_SIZE(d); }
 
 void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
     uint32_t w[4][NB] __attribute__((aligned(64)));

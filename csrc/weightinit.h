@@ -9,7 +9,10 @@
 extern "C" {
 #endif
 
-typedef enum { WI_F64 = 0, WI_F32 = 1, WI_F16 = 2, WI_BF16 = 3 } wi_dtype;
+typedef enum { WI_F64 = 0, WI_F32 = 1, WI_F16 = 2, WI_BF16 = 3, WI_F8E4M3 = 4, WI_F8E5M2 = 5 } wi_dtype;
+#define WI_DTYPE_LAST WI_F8E5M2
+/* bytes of one element */
+#define WI_DTYPE_SIZE(d) ((d) == WI_F64 ? 8u : (d) == WI_F32 ? 4u : (d) >= WI_F8E4M3 ? 1u : 2u)
 typedef enum { WI_UNIFORM = 0, WI_NORMAL = 1, WI_TRUNC_NORMAL = 2 } wi_dist;
 typedef enum { WI_ISA_AUTO = -1, WI_ISA_SCALAR = 0, WI_ISA_AVX2 = 1, WI_ISA_AVX512 = 2 } wi_isa;
 

@@ -6,13 +6,17 @@ import numpy as np
 try:
     import ml_dtypes
     _BF16 = np.dtype(ml_dtypes.bfloat16)
+    # OCP FP8 formats: computed in float32 and rounded once, like the 16-bit ones
+    FLOAT8 = {"float8_e4m3fn": np.dtype(ml_dtypes.float8_e4m3fn), "float8_e5m2": np.dtype(ml_dtypes.float8_e5m2)}
 except ImportError:  # pragma: no cover - ml_dtypes is a dependency
     _BF16 = None
+    FLOAT8 = {}
 
-SUPPORTED = ("float64", "float32", "float16", "bfloat16")
+SUPPORTED = ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
 _NAMES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32", np.dtype(np.float16): "float16"}
 if _BF16 is not None:
     _NAMES[_BF16] = "bfloat16"
+_NAMES.update({dt: name for name, dt in FLOAT8.items()})
 
 
 def dtype_name(dtype) -> str:

@@ -4,7 +4,8 @@ Same names, signatures and defaults as ``torch.nn.init``; the values come from
 weightinit's samplers (multithreaded, bit-reproducible) instead of torch's.
 
 Tensors
-    CPU tensors of float16, bfloat16, float32 and float64 are written in place,
+    CPU tensors of float16, bfloat16, float32, float64 and float8 (e4m3fn, e5m2; computed
+    in float32, rounded once) are written in place,
     without a copy when contiguous. Non-contiguous views (``w[:, :10]``) are filled
     through a contiguous temporary and ``copy_``. Tensors on other devices (CUDA,
     MPS, ...) are filled on the CPU and copied to the device. Element ``i`` (in
@@ -62,6 +63,9 @@ __all__ = [
 ]
 
 _SUPPORTED = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+# float8 tensors share memory with ml_dtypes arrays through a uint8 view
+_FLOAT8 = {getattr(torch, n): n for n in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, n)}
+_SUPPORTED += tuple(_FLOAT8)
 
 
 # ---------------------------------------------------------------- plumbing
@@ -84,7 +88,8 @@ def _threads():
 def _check_tensor(tensor):
     _check_is_tensor(tensor)
     if tensor.dtype not in _SUPPORTED:
-        raise TypeError(f"tensor must have dtype float16, bfloat16, float32 or float64, got {tensor.dtype}")
+        raise TypeError(f"tensor must have dtype float16, bfloat16, float32, float64, float8_e4m3fn or "
+                        f"float8_e5m2, got {tensor.dtype}")
 
 
 def check_writable(tensor):
@@ -108,6 +113,9 @@ def _as_numpy(t):
     if t.dtype == torch.bfloat16:
         import ml_dtypes
         return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    if t.dtype in _FLOAT8:
+        import ml_dtypes
+        return t.view(torch.uint8).numpy().view(getattr(ml_dtypes, _FLOAT8[t.dtype]))
     return t.numpy()
 
 
