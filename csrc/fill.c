@@ -186,7 +186,12 @@ static void run_tiles(wi_tiles_fn fn, const wi_job *job, uint64_t t0, uint64_t t
 }
 
 int wi_fill(const wi_fill_request *r) {
-    if ((unsigned)r->dtype > WI_DTYPE_LAST || (unsigned)r->dist > WI_TRUNC_NORMAL) return WI_EDTYPE;
+    if ((unsigned)r->dtype > WI_DTYPE_LAST || (unsigned)r->dist > WI_DIST_LAST) return WI_EDTYPE;
+    int pairs = r->dist == WI_DISK || r->dist == WI_DISK_TRUNC_NORMAL;
+    /* complex pairs: real and imaginary part side by side, in float32 or float64 only
+     * (the AVX-512 bfloat16 path reorders elements within a tile) */
+    if (pairs && r->dtype != WI_F32 && r->dtype != WI_F64) return WI_EDTYPE;
+    if (pairs && ((r->offset | r->n) & 1u)) return WI_EPARAM;
     int isa = r->isa == WI_ISA_AUTO ? wi_isa_best() : r->isa;
     if (!wi_isa_supported(isa)) return WI_EISA;
     if (r->n > UINT64_MAX - r->offset) return WI_ERANGE;
@@ -216,6 +221,17 @@ int wi_fill(const wi_fill_request *r) {
     case WI_NORMAL:
         if (!isfinite(p[0]) || !isfinite(p[1]) || p[1] < 0) return WI_EPARAM;
         j.shift = p[0]; j.scale = p[1];
+        j.shift_odd = p[3] != 0 ? p[2] : p[0];
+        if (!isfinite(j.shift_odd)) return WI_EPARAM;
+        break;
+    case WI_DISK:
+        if (!isfinite(p[0]) || p[0] < 0) return WI_EPARAM;
+        j.scale = p[0];
+        break;
+    case WI_DISK_TRUNC_NORMAL:
+        if (!isfinite(p[0]) || p[0] < 0 || !(p[1] > 0)) return WI_EPARAM;
+        j.scale = p[0];
+        j.disk_c = -expm1(-p[1] * p[1]);
         break;
     case WI_TRUNC_NORMAL: {
         double mean = p[0], sd = p[1], a = p[2], b = p[3];

@@ -49,6 +49,8 @@ typedef struct {
      * for f16/bf16 they are the widest float32 values that still round into
      * the bounds. */
     double shift, scale;
+    double shift_odd;              /* normal: shift of odd flat indices (= shift unless complex) */
+    double disk_c;                 /* disk truncated normal: 1 - exp(-upper^2) */
     int clamp;
     double lo, hi;
     wi_tn_consts tn;

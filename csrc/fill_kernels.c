@@ -105,16 +105,49 @@ static void tile_uniform32(const wi_job *j, uint32_t w[4][NB], float *v) {
             v[h * NB + b] = sh + sc * ((float)(w[h][b] >> 8) * 0x1p-24f);
 }
 
-static void tile_normal32(const wi_job *j, uint32_t w[4][NB], float *v) {
-    float sh = (float)j->shift, sc = (float)j->scale;
+/* Element h*NB + b has the parity of b (NB is even): with `split_mean` (a complex
+ * mean; never in the bfloat16 split order) odd ones take shift_odd. Two
+ * specializations, so that the real case keeps its loop as it was. */
+static inline void normal32(const wi_job *j, uint32_t w[4][NB], float *v, const int split_mean) {
+    float sc = (float)j->scale, sh0 = (float)j->shift, sh1 = (float)j->shift_odd;
     for (int h = 0; h < 4; h += 2)
         for (int b = 0; b < NB; b++) {
+            float sh = split_mean && (b & 1) ? sh1 : sh0;
             float u1 = (float)(w[h][b] | 1u) * 0x1p-32f;          /* (0, 1] */
             float r = __builtin_sqrtf(-2.0f * wi_logf(u1));
             float c, s;
             turn_f32(w[h + 1][b], &c, &s);
             v[h * NB + b] = sh + sc * (r * c);
             v[(h + 1) * NB + b] = sh + sc * (r * s);
+        }
+}
+
+static void tile_normal32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    if (j->shift_odd != j->shift) normal32(j, w, v, 1);
+    else normal32(j, w, v, 0);
+}
+
+/* log(1 + y), y > -1, in float32: Goldberg's correction of the rounding of 1 + y */
+static inline float log1p_f32(float y) {
+    float u = 1.0f + y;
+    float d = u - 1.0f;
+    return d == 0.0f ? y : wi_logf(u) * (y / d);
+}
+
+/* Complex pairs (b even, b + 1): modulus from the word of block b, phase from
+ * that of block b + 1; re at b, im at b + 1. */
+static void tile_disk32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    float sc = (float)j->scale, cc = (float)j->disk_c;
+    const int trunc = j->dist == WI_DISK_TRUNC_NORMAL;
+    for (int h = 0; h < 4; h++)
+        for (int b = 0; b < NB; b += 2) {
+            float u = (float)(w[h][b] >> 8) * 0x1p-24f;             /* [0, 1) */
+            float r2 = trunc ? -log1p_f32(-cc * u) : u;
+            float r = sc * __builtin_sqrtf(r2);
+            float c, s;
+            turn_f32(w[h][b + 1], &c, &s);
+            v[h * NB + b] = r * c;
+            v[h * NB + b + 1] = r * s;
         }
 }
 
@@ -126,9 +159,10 @@ static void tile_uniform64(const wi_job *j, uint32_t w[4][NB], double *v) {
             v[h * NB + b] = sh + sc * ((double)(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53);
 }
 
-static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
-    double sh = j->shift, sc = j->scale;
+static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const int split_mean) {
+    double sc = j->scale, sh0 = j->shift, sh1 = j->shift_odd;
     for (int b = 0; b < NB; b++) {
+        double sh = split_mean && (b & 1) ? sh1 : sh0;
         double u1 = (double)((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;  /* (0, 1) */
         double r = __builtin_sqrt(-2.0 * wi_log(u1));
         double c, s;
@@ -136,6 +170,27 @@ static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
         v[b] = sh + sc * (r * c);
         v[NB + b] = sh + sc * (r * s);
     }
+}
+
+static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
+    if (j->shift_odd != j->shift) normal64(j, w, v, 1);
+    else normal64(j, w, v, 0);
+}
+
+static void tile_disk64(const wi_job *j, uint32_t w[4][NB], double *v) {
+    double sc = j->scale, cc = j->disk_c;
+    const int trunc = j->dist == WI_DISK_TRUNC_NORMAL;
+    for (int h = 0; h < 2; h++)
+        for (int b = 0; b < NB; b += 2) {
+            double u = (double)(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53;   /* [0, 1) */
+            double y = -cc * u;
+            double r2 = trunc ? -(y > -0.5 ? wi_log1p(y) : wi_log(1.0 + y)) : u;   /* 1 + y exact below -1/2 */
+            double r = sc * __builtin_sqrt(r2);
+            double c, s;
+            turn_f64(join64(w[2 * h][b + 1], w[2 * h + 1][b + 1]), &c, &s);
+            v[h * NB + b] = r * c;
+            v[h * NB + b + 1] = r * s;
+        }
 }
 
 /* AS241 (Wichura 1988) PPND7: 7 significant digits, for float32 samples. */
@@ -462,6 +517,7 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
         gen_words(j, t, w, split);
         if (j->dist == WI_UNIFORM) { if (wide) tile_uniform64(j, w, v.d); else tile_uniform32(j, w, v.f); }
         else if (j->dist == WI_NORMAL) { if (wide) tile_normal64(j, w, v.d); else tile_normal32(j, w, v.f); }
+        else if (j->dist == WI_DISK || j->dist == WI_DISK_TRUNC_NORMAL) { if (wide) tile_disk64(j, w, v.d); else tile_disk32(j, w, v.f); }
         else if (j->tn.exp_side) { if (wide) tile_trunc_exp64(j, w, v.d); else tile_trunc_exp32(j, w, v.f); }
         else { if (wide) tile_trunc64(j, w, v.d); else tile_trunc32(j, w, v.f); }
         /* the part of this tile that lies in [offset, offset + n) */

@@ -28,6 +28,22 @@ def dtype_name(dtype) -> str:
     return name
 
 
+_COMPLEX_PARTS = {np.dtype(np.complex64): np.dtype(np.float32), np.dtype(np.complex128): np.dtype(np.float64)}
+
+
+def complex_parts(out, name: str = "out"):
+    """For a complex64/complex128 ndarray `out`: the flat float32/float64 view of its
+    2n parts (real part of element k at 2k, imaginary part at 2k + 1); None for any
+    other array. The view shares memory and passes :func:`writable_buffer`."""
+    if not isinstance(out, np.ndarray) or out.dtype not in _COMPLEX_PARTS:
+        if isinstance(out, np.ndarray) and out.dtype.kind == "c" and out.dtype.newbyteorder("=") in _COMPLEX_PARTS:
+            raise ValueError(f"{name} must be in native byte order, got dtype {out.dtype.str}")
+        return None
+    if not out.flags.c_contiguous:
+        raise ValueError(f"{name} must be C-contiguous (got strides {out.strides} for shape {out.shape})")
+    return out.reshape(-1).view(_COMPLEX_PARTS[out.dtype])
+
+
 def writable_buffer(out, name: str = "out") -> tuple[int, int, str]:
     """(address, element count, dtype name) of a writable C-contiguous float array."""
     if not isinstance(out, np.ndarray):
@@ -36,7 +52,9 @@ def writable_buffer(out, name: str = "out") -> tuple[int, int, str]:
     if dt is None:
         if out.dtype.newbyteorder("=") in _NAMES:
             raise ValueError(f"{name} must be in native byte order, got dtype {out.dtype.str}")
-        raise TypeError(f"{name} must have dtype {', '.join(SUPPORTED)}, got {out.dtype}")
+        raise TypeError(f"{name} must have dtype {', '.join(SUPPORTED)}, got {out.dtype}"
+                        + (" (complex outputs: normal_, uniform_, constant_ and the variance-scaling schemes)"
+                           if out.dtype.kind == "c" else ""))
     if not out.flags.writeable:
         raise ValueError(f"{name} is read-only")
     if not out.flags.c_contiguous:

@@ -66,6 +66,7 @@ _SUPPORTED = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 # float8 tensors share memory with ml_dtypes arrays through a uint8 view
 _FLOAT8 = {getattr(torch, n): n for n in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, n)}
 _SUPPORTED += tuple(_FLOAT8)
+_COMPLEX = (torch.complex64, torch.complex128)
 
 
 # ---------------------------------------------------------------- plumbing
@@ -85,11 +86,14 @@ def _threads():
     return None if os.environ.get("WEIGHTINIT_NUM_THREADS", "").strip() else torch.get_num_threads()
 
 
-def _check_tensor(tensor):
+def _check_tensor(tensor, complex_ok=False):
     _check_is_tensor(tensor)
+    if complex_ok and tensor.dtype in _COMPLEX:
+        return
     if tensor.dtype not in _SUPPORTED:
+        extra = " (complex tensors: uniform_, normal_, xavier_*, kaiming_*)" if tensor.is_complex() else ""
         raise TypeError(f"tensor must have dtype float16, bfloat16, float32, float64, float8_e4m3fn or "
-                        f"float8_e5m2, got {tensor.dtype}")
+                        f"float8_e5m2, got {tensor.dtype}{extra}")
 
 
 def check_writable(tensor):
@@ -128,7 +132,7 @@ def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
         if tensor.is_meta or tensor.numel() == 0:
             return tensor
         t = tensor.detach()
-        if t.device.type == "cpu" and t.is_contiguous():
+        if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj():
             # zero-copy: the kernel writes the tensor's own memory, so autograd must be told
             scheme.init_(_as_numpy(t), seed=seed, stream=stream, threads=threads)
             mark_written(t)
@@ -139,8 +143,11 @@ def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
     return tensor
 
 
-def _random(tensor, scheme, generator):
-    _check_tensor(tensor)
+def _random(tensor, scheme, generator, complex_ok=True):
+    _check_tensor(tensor, complex_ok)
+    if tensor.is_complex() and isinstance(scheme, _s.VarianceScaling) and scheme.distribution == "uniform":
+        # torch's complex uniform inits draw each part from U(-b, b) (JAX's disk is the scheme's own)
+        scheme = _s.Uniform(*scheme.plan(tuple(tensor.shape))[1])
     if tensor.is_meta:  # nothing to fill; torch draws nothing either
         return tensor
     return apply_scheme_(tensor, scheme, seed_from_generator(generator))
@@ -148,7 +155,7 @@ def _random(tensor, scheme, generator):
 
 def _fan_scheme(tensor, make):
     """Check the tensor; None (after torch's warning) for zero-element tensors."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)
     if warn_if_empty(tuple(tensor.shape), stacklevel=4):
         return None
     return make()
@@ -164,14 +171,28 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     tensor(...)
     """
     if a == b:  # torch allows a degenerate interval
-        _check_tensor(tensor)
+        _check_tensor(tensor, complex_ok=True)
         seed_from_generator(generator)
         return constant_(tensor, a)
     return _random(tensor, _s.Uniform(a, b), generator)
 
 
+class _ComplexNormal:
+    """torch's complex normal_: each part N(mean, std^2 / 2) (mean added to both parts)."""
+
+    def __init__(self, mean, std):
+        self.mean, self.std = _s.Normal(mean, std).mean, std   # the scheme checks them
+
+    def init_(self, out, *, seed, stream, threads):
+        from .._sampling import normal_
+        return normal_(out, complex(self.mean, self.mean), self.std, seed=seed, stream=stream, threads=threads)
+
+
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
-    r"""Fill `tensor` with values from :math:`N(\text{mean}, \text{std}^2)`."""
+    r"""Fill `tensor` with values from :math:`N(\text{mean}, \text{std}^2)`; complex
+    tensors as torch: circular, each part :math:`N(\text{mean}, \text{std}^2/2)`."""
+    if isinstance(tensor, torch.Tensor) and tensor.is_complex():
+        return _random(tensor, _ComplexNormal(mean, std), generator)
     return _random(tensor, _s.Normal(mean, std), generator)
 
 
@@ -179,7 +200,7 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
                   generator=None):
     r"""Fill `tensor` with :math:`N(\text{mean}, \text{std}^2)` truncated to [a, b]
     (absolute bounds). Exact by inversion for any interval."""
-    return _random(tensor, _s.TruncatedNormal(mean, std, a, b), generator)
+    return _random(tensor, _s.TruncatedNormal(mean, std, a, b), generator, complex_ok=False)
 
 
 def _check_is_tensor(tensor):
@@ -262,7 +283,7 @@ def orthogonal_(tensor, gain: float = 1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
-    return _random(tensor, _s.Orthogonal(gain), generator)
+    return _random(tensor, _s.Orthogonal(gain), generator, complex_ok=False)
 
 
 def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
@@ -271,7 +292,7 @@ def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
     _check_tensor(tensor)
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _random(tensor, _s.Sparse(sparsity, std), generator)
+    return _random(tensor, _s.Sparse(sparsity, std), generator, complex_ok=False)
 
 
 def _deprecated(fn):
