@@ -164,7 +164,6 @@ def test_golden(fill, name, monkeypatch):
     (lambda o: wi.normal_(o, 1e39j), ValueError, "mean"),
     (lambda o: wi.uniform_(o, 1 + 1j, 2.0), TypeError, "low"),
     (lambda o: wi.trunc_normal_(o), TypeError, "complex"),
-    (lambda o: wi.orthogonal_(o.reshape(8, 8)), TypeError, "complex"),
     (lambda o: wi.constant_(o, "x"), TypeError, "value"),
     (lambda o: wi.normal_(o, offset=2**63), ValueError, "offset"),
 ])
@@ -202,6 +201,6 @@ def test_torch_complex_follows_torch():
     assert t.numpy().tobytes() == ref.tobytes()
     t = init.kaiming_normal_(torch.empty(300, 200, dtype=torch.complex64), generator=g())
     ks(t.real.flatten().numpy(), "norm", "kaiming_normal_ real part", (0, math.sqrt(2 / 200) / math.sqrt(2)))
-    for fn in (init.trunc_normal_, init.orthogonal_, init.eye_):
+    for fn in (init.trunc_normal_, init.eye_):
         with pytest.raises(TypeError, match="complex"):
             fn(torch.empty(4, 4, dtype=torch.complex64))

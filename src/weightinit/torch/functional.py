@@ -91,7 +91,7 @@ def _check_tensor(tensor, complex_ok=False):
     if complex_ok and tensor.dtype in _COMPLEX:
         return
     if tensor.dtype not in _SUPPORTED:
-        extra = " (complex tensors: uniform_, normal_, xavier_*, kaiming_*)" if tensor.is_complex() else ""
+        extra = " (complex tensors: uniform_, normal_, xavier_*, kaiming_*, orthogonal_)" if tensor.is_complex() else ""
         raise TypeError(f"tensor must have dtype float16, bfloat16, float32, float64, float8_e4m3fn or "
                         f"float8_e5m2, got {tensor.dtype}{extra}")
 
@@ -278,12 +278,12 @@ def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: st
 def orthogonal_(tensor, gain: float = 1, generator=None):
     """Fill `tensor` (>= 2-D, trailing dimensions flattened) with a (semi-)orthogonal
     matrix times `gain` (Saxe et al., 2013)."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)     # complex: Haar unitary (torch.nn.init fails there)
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
-    return _random(tensor, _s.Orthogonal(gain), generator, complex_ok=False)
+    return _random(tensor, _s.Orthogonal(gain), generator)
 
 
 def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
