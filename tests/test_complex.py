@@ -174,6 +174,20 @@ def test_bad_input_writes_nothing(call, exc, msg):
     assert np.all(out == 3 + 4j)
 
 
+@pytest.mark.parametrize("ct", CT, ids=IDS)
+def test_eye_dirac_sparse(ct):
+    assert np.array_equal(wi.eye_(np.full((3, 5), 7j, ct)), np.eye(3, 5))
+    w = wi.dirac_(np.full((4, 2, 3), 7j, ct), groups=2)
+    expect = np.zeros((4, 2, 3))
+    expect[0, 0, 1] = expect[1, 1, 1] = expect[2, 0, 1] = expect[3, 1, 1] = 1
+    assert np.array_equal(w, expect)
+    z = wi.sparse_(np.empty((400, 300), ct), 0.25, std=2.0, seed=1)
+    assert np.all((z == 0).sum(axis=0) == 100)
+    nz = z[z != 0]
+    ks(nz.real, "norm", "sparse_ real parts", (0, math.sqrt(2)))
+    ks(nz.imag, "norm", "sparse_ imaginary parts", (0, math.sqrt(2)))
+
+
 def test_constant():
     assert np.all(wi.constant_(np.zeros(5, np.complex64), 1 - 2j) == 1 - 2j)
     assert np.all(wi.ones_(np.zeros(5, np.complex128)) == 1)
@@ -201,6 +215,12 @@ def test_torch_complex_follows_torch():
     assert t.numpy().tobytes() == ref.tobytes()
     t = init.kaiming_normal_(torch.empty(300, 200, dtype=torch.complex64), generator=g())
     ks(t.real.flatten().numpy(), "norm", "kaiming_normal_ real part", (0, math.sqrt(2 / 200) / math.sqrt(2)))
-    for fn in (init.trunc_normal_, init.eye_):
-        with pytest.raises(TypeError, match="complex"):
-            fn(torch.empty(4, 4, dtype=torch.complex64))
+    with pytest.raises(TypeError, match="complex"):
+        init.trunc_normal_(torch.empty(4, 4, dtype=torch.complex64))
+    # the deterministic ones equal torch's own
+    for fn, shape, args in [("eye_", (5, 7), ()), ("dirac_", (6, 2, 3, 3), (2,))]:
+        ours = getattr(init, fn)(torch.full(shape, 3 + 1j, dtype=torch.complex64), *args)
+        theirs = getattr(torch.nn.init, fn)(torch.full(shape, 3 + 1j, dtype=torch.complex64), *args)
+        assert torch.equal(ours, theirs), fn
+    t = init.sparse_(torch.empty(40, 30, dtype=torch.complex128), 0.25, std=2.0)
+    assert ((t == 0).sum(0) == 10).all()

@@ -53,7 +53,7 @@ def writable_buffer(out, name: str = "out") -> tuple[int, int, str]:
         if out.dtype.newbyteorder("=") in _NAMES:
             raise ValueError(f"{name} must be in native byte order, got dtype {out.dtype.str}")
         raise TypeError(f"{name} must have dtype {', '.join(SUPPORTED)}, got {out.dtype}"
-                        + (" (complex outputs: normal_, uniform_, constant_, orthogonal_ and the variance-scaling schemes)"
+                        + (" (complex outputs: every initializer but trunc_normal_)"
                            if out.dtype.kind == "c" else ""))
     if not out.flags.writeable:
         raise ValueError(f"{name} is read-only")

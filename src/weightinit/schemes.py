@@ -345,7 +345,7 @@ class Constant(_Elementwise):
 # ---------------------------------------------------------------- structured schemes
 
 def _check_out(out, ndims, what):
-    writable_buffer(out)
+    _writable(out)   # complex outputs too (zeros and ones are exact; sparse is circular)
     if out.ndim not in ndims:
         raise ValueError(f"{what} supports only tensors with {' or '.join(map(str, ndims))} "
                          f"dimensions, got shape {out.shape}")
@@ -407,7 +407,7 @@ class Dirac(Scheme):
         return math.sqrt(p * (1 - p))
 
     def init_(self, out, *, seed=None, stream=0, threads=None):
-        writable_buffer(out)
+        _writable(out)
         self._check_shape(out.shape)
         _sampling.zeros_(out, threads=threads)
         per_group = out.shape[0] // self.groups

@@ -91,7 +91,7 @@ def _check_tensor(tensor, complex_ok=False):
     if complex_ok and tensor.dtype in _COMPLEX:
         return
     if tensor.dtype not in _SUPPORTED:
-        extra = " (complex tensors: uniform_, normal_, xavier_*, kaiming_*, orthogonal_)" if tensor.is_complex() else ""
+        extra = " (complex tensors: all but trunc_normal_)" if tensor.is_complex() else ""
         raise TypeError(f"tensor must have dtype float16, bfloat16, float32, float64, float8_e4m3fn or "
                         f"float8_e5m2, got {tensor.dtype}{extra}")
 
@@ -231,7 +231,7 @@ def zeros_(tensor):
 
 def eye_(tensor):
     """Fill the 2-D `tensor` with the identity matrix."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return apply_scheme_(tensor, _s.Eye(), seed=0)
@@ -239,7 +239,7 @@ def eye_(tensor):
 
 def dirac_(tensor, groups=1):
     """Fill the {3, 4, 5}-D `tensor` with the Dirac delta (identity convolution), per group."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)
     if tensor.ndim not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
     scheme = _s.Dirac(groups)  # validates groups (a positive int) before it divides anything
@@ -289,10 +289,10 @@ def orthogonal_(tensor, gain: float = 1, generator=None):
 def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
     """Fill the 2-D `tensor` with N(0, std²) and ``ceil(sparsity * rows)`` zeros per
     column (Martens, 2010)."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
-    return _random(tensor, _s.Sparse(sparsity, std), generator, complex_ok=False)
+    return _random(tensor, _s.Sparse(sparsity, std), generator)
 
 
 def _deprecated(fn):
