@@ -44,14 +44,18 @@ def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=N
 
     Element ``i`` of the logical tensor is ``low + (high - low) * u_i`` with ``u_i``
     from the Philox stream ``(seed, stream)`` (see ``docs/streams.md``), computed in
-    float32 for float32/float16/bfloat16 output and in float64 for float64 output,
+    float32 for float32/float16/bfloat16/float8 output and in float64 for float64 output,
     then rounded once. After rounding, every value lies in ``[low, high)``.
+    A complex64/complex128 `out` gets independent U(low, high) real and imaginary
+    parts (as torch): the float32/float64 stream of its 2n parts.
 
     Parameters
     ----------
     out : numpy.ndarray
         Writable, C-contiguous array (also ``np.memmap``) of float64, float32,
-        float16 or ``ml_dtypes.bfloat16``; filled in flat order.
+        float16, ``ml_dtypes.bfloat16``, ``ml_dtypes.float8_e4m3fn``,
+        ``ml_dtypes.float8_e5m2``, complex64 or complex128; filled in flat order.
+        Parameters whose samples would not be finite in its dtype are a ValueError.
     low, high : float
         Finite bounds, ``low < high``.
     seed : int or None
@@ -104,10 +108,12 @@ def _complex(name, value):
 def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=None):
     r"""Fill `out` in place with samples from the normal distribution N(mean, std²).
 
-    Box-Muller on Philox words: float32 arithmetic for float32/float16/bfloat16
+    Box-Muller on Philox words: float32 arithmetic for float32/float16/bfloat16/float8
     output (tails to 6.66 std), float64 for float64 output (tails to 8.57 std),
     rounded once to the output dtype. Parameters as in :func:`uniform_`;
-    ``std`` must be finite and >= 0.
+    ``std`` must be finite and >= 0. Complex outputs are circular: real and
+    imaginary parts independent, each N(Re/Im mean, std²/2), so E|z - mean|² = std²;
+    ``mean`` may be complex.
     """
     parts = complex_parts(out)
     if parts is not None:   # circular: real and imaginary parts independent, each N(., std^2 / 2)

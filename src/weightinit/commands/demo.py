@@ -5,11 +5,13 @@ import time
 
 import numpy as np
 
+from weightinit._buffers import SUPPORTED
+
 
 def register(sub) -> None:
     p = sub.add_parser("demo", help="fill a buffer (1 GiB by default) and print throughput and statistics")
     p.add_argument("--gib", type=float, default=1.0, help="buffer size in GiB (default 1)")
-    p.add_argument("--dtype", default="float32", choices=["float64", "float32", "float16", "bfloat16"],
+    p.add_argument("--dtype", default="float32", choices=list(SUPPORTED),
                    help="element type of the buffer (default float32)")
     p.add_argument("--seed", type=int, default=0, help="seed of the samples (default 0)")
     p.add_argument("--threads", type=int, default=None,
@@ -19,12 +21,12 @@ def register(sub) -> None:
 
 def run(args) -> int:
     import weightinit as wi
-    from weightinit._buffers import _BF16
+    from weightinit._buffers import _BF16, FLOAT8
     from weightinit._threads import resolve_threads
 
     if args.gib <= 0:
         raise ValueError(f"--gib must be positive, got {args.gib}")
-    dtype = _BF16 if args.dtype == "bfloat16" else np.dtype(args.dtype)
+    dtype = _BF16 if args.dtype == "bfloat16" else FLOAT8.get(args.dtype) or np.dtype(args.dtype)
     n = int(args.gib * 2**30) // dtype.itemsize
     threads = resolve_threads(args.threads)   # the count actually used, printed below
     out = np.empty(n, dtype)
