@@ -128,9 +128,12 @@ static void tn_exp_setup(double sd, double a, double b, double alpha, double bet
     k->exp_side = up ? 1 : -1;
     k->base = up ? a : b;
     k->step = (up ? sd : -sd) / edge;            /* 0 when edge is inf: the bound itself */
-    k->inv_e2 = isinf(edge) ? 0.0 : 1.0 / (edge * edge);
+    k->inv_e2 = isinf(edge) ? 0.0 : 1.0 / (edge * edge);   /* 0 also where edge^2 overflows */
+    k->inv_e4 = k->inv_e2 * k->inv_e2;
     double yb = edge * width;                    /* the far bound in y */
-    double lb = yb > 60.0 ? INFINITY : yb + (0.5 * yb * yb + yb) * k->inv_e2;
+    /* -log of the survival at y: y + (y^2/2 + y)/edge^2 - (y^2/2 + 2y)/edge^4 + O(y^3/edge^6) */
+    double lb = yb > 60.0 ? INFINITY
+              : yb + (0.5 * yb * yb + yb) * k->inv_e2 - (0.5 * yb * yb + 2.0 * yb) * k->inv_e4;
     k->tail_e = exp(-lb);
     k->tail_c = -expm1(-lb);
 }

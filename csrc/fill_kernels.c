@@ -334,13 +334,14 @@ static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
 }
 
 /* Deep one-sided tail (k->exp_side != 0), from u and omu = 1 - u, both exact:
- * E = -log(1 - u c) is an exponential truncated to [0, Lb]; y solves
- * y + (y^2/2 + y) / edge^2 = E to second order; x = base + step * y in float64. */
+ * E = -log(1 - u c) is an exponential truncated to [0, Lb]; y, the inverse of the
+ * series of -log survival (see tn_exp_setup), to fourth order in 1/edge:
+ * y = E - (E^2/2 + E)/edge^2 + (E^3/2 + 2E^2 + 3E)/edge^4; x = base + step * y. */
 static inline double tn_exp_value(const wi_tn_consts *k, double u, double omu) {
     double uc = u * k->tail_c;
     /* log1p keeps tiny E accurate; near 1 - u c -> 0 the sum keeps it exact */
     double e = uc < 0.5 ? -wi_log1p(-uc) : -wi_log(k->tail_e + omu * k->tail_c);
-    double y = e - (0.5 * e * e + e) * k->inv_e2;
+    double y = e - (0.5 * e * e + e) * k->inv_e2 + ((0.5 * e + 2.0) * e + 3.0) * e * k->inv_e4;
     return k->base + k->step * y;
 }
 
