@@ -72,7 +72,7 @@ def test_threads_paths_and_gain(ct, monkeypatch):
 
 GOLDEN = {
     "complex64": "49bdbbba43f391e651fad7b1d5cc9429c2a5fe0d68fc264b72287c9770b08652",
-    "complex128": "7f2de7c20f20cc02edb52840c55d2372f21b28cdbfb63c9cea53b5dc24df6a92"}
+    "complex128": "d2c39c7f6a295d90be8cd09752dd83b16b6bf64bf23a37b0c63ba8a5f5297198"}
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
