@@ -120,7 +120,7 @@ static void tn_setup(double alpha, double beta, wi_tn_consts *k) {
 }
 
 /* The interval [alpha, beta] deep in one tail: an exponential in y = |edge| (z - edge)
- * with the 1/edge^2 correction of log Q (see wi_tn_consts). */
+ * with the 1/edge^2 and 1/edge^4 corrections of log Q (see wi_tn_consts). */
 static void tn_exp_setup(double sd, double a, double b, double alpha, double beta, wi_tn_consts *k) {
     int up = alpha > 0;
     double edge = up ? alpha : -beta;            /* > 0; may be +inf */
@@ -226,6 +226,8 @@ int wi_fill(const wi_fill_request *r) {
         j.shift = p[0]; j.scale = p[1];
         j.shift_odd = p[3] != 0 ? p[2] : p[0];
         if (!isfinite(j.shift_odd)) return WI_EPARAM;
+        /* parts of complex numbers: float32/float64 only (bfloat16 tiles are reordered on AVX-512) */
+        if (j.shift_odd != j.shift && r->dtype != WI_F32 && r->dtype != WI_F64) return WI_EDTYPE;
         break;
     case WI_DISK:
         if (!isfinite(p[0]) || p[0] < 0) return WI_EPARAM;

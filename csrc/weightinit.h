@@ -35,7 +35,8 @@ enum {
  * imaginary part of one complex value r e^{i theta}, theta uniform; offset and n even):
  *   WI_DISK               p[0] = R: r = R sqrt(u), uniform on the disk of radius R
  *   WI_DISK_TRUNC_NORMAL  p[0] = S, p[1] = upper: r = S sqrt(-log(1 - (1 - e^-upper^2) u)),
- *                         a circular normal of E|z|^2 = S^2 with |z| truncated to S upper */
+ *                         a circular normal of E|z|^2 = S^2 before |z| is truncated
+ *                         to S upper */
 typedef struct {
     void *out;          /* n elements of dtype, contiguous */
     uint64_t n;         /* element count */
