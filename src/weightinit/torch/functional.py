@@ -40,7 +40,12 @@ Differences from torch.nn.init
     - the values differ (another generator); distributions and parameters are the same;
     - ``trunc_normal_`` is exact for any [a, b] (no "more than 2 std" warning needed);
     - ``xavier_*`` on zero-element tensors warn and do nothing (torch may divide by zero);
-    - ``uniform_`` needs ``a <= b`` and ``normal_`` ``std >= 0`` (ValueError; torch: RuntimeError).
+    - ``uniform_`` needs ``a <= b`` and ``normal_`` ``std >= 0`` (ValueError; torch: RuntimeError);
+      parameters whose samples would overflow the tensor's dtype (``std=1e39`` in float32,
+      ``std=100`` in float8_e4m3fn) are a ValueError naming them, where torch writes inf;
+    - complex tensors: the same laws as torch (circular ``normal_``, per-part ``uniform_``
+      and ``*_uniform_``), and ``orthogonal_`` gives a Haar unitary matrix where
+      torch.nn.init raises.
 
 ``init_module_(module, seed=0)`` re-initializes a whole model reproducibly.
 """
