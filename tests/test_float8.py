@@ -340,3 +340,20 @@ def test_checkpoint_float8_dtypes(tmp_path):
     w = np.frombuffer(raw[8 + hlen + b:8 + hlen + e], F8["float8_e4m3fn"]).reshape(64, 32)
     ref = wi.normal_(np.empty((64, 32), F8["float8_e4m3fn"]), 0.0, 0.02, seed=0, stream="w")
     assert w.tobytes() == ref.tobytes()
+
+
+@pytest.mark.slow
+def test_encoders_exhaustively(tmp_path):
+    """All 2^32 float32 bit patterns through both encoders, in C (about 90 s)."""
+    import os
+    import shutil
+    import subprocess
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    exe = tmp_path / "check_convert8"
+    subprocess.run([cc, "-std=c11", "-O2", "-I", os.path.join(root, "csrc"),
+                    os.path.join(root, "tests", "c", "check_convert8.c"), "-o", str(exe), "-lm"], check=True)
+    out = subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout
+    assert "e4m3fn: 0 mismatches" in out and "e5m2: 0 mismatches" in out, out
