@@ -160,7 +160,7 @@ def render_docs() -> str:
              "record`; how a release is cut: [releasing.md](releasing.md). Each CPU class shows its",
              "newest recorded release, one section per SIMD path (`WEIGHTINIT_SIMD`): the same",
              "bits on every path, different speed. Rates are Gelem/s (Gbyte/s for the checkpoint).",
-             "Hand-written notes from 0.1.0 (an AVX-512 Xeon): [benchmarks-0.1.0-notes.md](benchmarks-0.1.0-notes.md).",
+             "Hand-written notes on particular measurements: [benchmark-notes.md](benchmark-notes.md).",
              ""]
     for cls, runs in load_results().items():
         version, res = runs[0]

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "fill_job.h"
 #include "convert.h"
+#include "convert8.h"
 #include "philox.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -21,13 +22,25 @@ static uint64_t tile_elements(wi_dtype dtype) {
 /* ---- values representable in the output dtype --------------------------- */
 static double out_step(wi_dtype d, double y, int up);
 
-static uint16_t to16(wi_dtype d, double x) {
+static int is8(wi_dtype d) { return d == WI_F8E4M3 || d == WI_F8E5M2; }
+
+/* the 16- or 8-bit code of x, rounded once (float64 -> float32 by rounding to odd) */
+static uint16_t to_small(wi_dtype d, double x) {
     float f = wi_f64_to_f32_odd(x);
-    return d == WI_BF16 ? wi_f32_to_bf16(f) : wi_f32_to_f16(f);
+    switch (d) {
+    case WI_BF16: return wi_f32_to_bf16(f);
+    case WI_F8E4M3: return wi_f32_to_e4m3(f);
+    case WI_F8E5M2: return wi_f32_to_e5m2(f);
+    default: return wi_f32_to_f16(f);
+    }
 }
 
-static double from16(wi_dtype d, uint16_t h) {
+static uint16_t sign_bit(wi_dtype d) { return is8(d) ? 0x80u : 0x8000u; }
+
+static double from_small(wi_dtype d, uint16_t h) {
     if (d == WI_BF16) return (double)wi_bits_f32((uint32_t)h << 16);
+    if (d == WI_F8E4M3) return (double)wi_e4m3_to_f32((uint8_t)h);
+    if (d == WI_F8E5M2) return (double)wi_e5m2_to_f32((uint8_t)h);
     uint32_t sign = (h & 0x8000u) ? 1 : 0, e = (h >> 10) & 0x1f, m = h & 0x3ff;
     double v = e == 0 ? ldexp((double)m, -24) : e == 31 ? INFINITY : ldexp((double)(m | 0x400), (int)e - 25);
     return sign ? -v : v;
@@ -36,7 +49,17 @@ static double from16(wi_dtype d, uint16_t h) {
 static double out_round(wi_dtype d, double x) {
     if (d == WI_F64) return x;
     if (d == WI_F32) return (double)(float)x;
-    return from16(d, to16(d, x));
+    return from_small(d, to_small(d, x));
+}
+
+/* The value one step beyond the largest finite one (the rounding boundary
+ * halfway to it is where overflow starts): 2^128, 2^16, 480, 2^16. */
+static double beyond_max(wi_dtype d) {
+    switch (d) {
+    case WI_BF16: return 0x1p128;
+    case WI_F8E4M3: return 480.0;
+    default: return 0x1p16;   /* float16 and float8_e5m2 */
+    }
 }
 
 /* The widest float32 bound whose rounding to a 16-bit dtype stays at or inside
@@ -45,10 +68,10 @@ static double out_round(wi_dtype d, double x) {
  * inward (the output is the same either way): the AVX-512 bfloat16 store takes
  * the tie-breaking bit from the unclamped value, which is right for a clamped
  * lane only if the bound is not a tie. */
-static double widen16(wi_dtype d, double r, int up) {
+static double widen_small(wi_dtype d, double r, int up) {
     if (isinf(r)) return r;
     double next = out_step(d, r, up);
-    if (isinf(next)) next = copysign(d == WI_BF16 ? 0x1p128 : 0x1p16, next);
+    if (!isfinite(next)) next = copysign(beyond_max(d), r);   /* inf, or e4m3fn's NaN code */
     float half = (float)(0.5 * r + 0.5 * next);      /* exact: float32 has the bits to spare */
     return (double)nextafterf(half, up ? -INFINITY : INFINITY);
 }
@@ -57,11 +80,12 @@ static double widen16(wi_dtype d, double r, int up) {
 static double out_step(wi_dtype d, double y, int up) {
     if (d == WI_F64) return nextafter(y, up ? INFINITY : -INFINITY);
     if (d == WI_F32) return (double)nextafterf((float)y, up ? INFINITY : -INFINITY);
-    uint16_t h = to16(d, y);
-    int neg = (h & 0x8000u) != 0;
-    if ((h & 0x7fffu) == 0) h = up ? 0x0001u : 0x8001u;          /* +-0 -> smallest subnormal */
+    uint16_t sb = sign_bit(d);
+    uint16_t h = to_small(d, y);
+    int neg = (h & sb) != 0;
+    if ((h & (uint16_t)(sb - 1u)) == 0) h = up ? 0x0001u : (uint16_t)(sb | 1u);   /* +-0 -> smallest subnormal */
     else h = (uint16_t)((up != neg) ? h + 1 : h - 1);
-    return from16(d, h);
+    return from_small(d, h);
 }
 
 /* ---- normal CDF pieces, float64, for the truncated-normal setup ---------- */
@@ -93,6 +117,25 @@ static void tn_setup(double alpha, double beta, wi_tn_consts *k) {
     double low_min = k->llp + log(k->lk0 + umin * k->lk1);
     double up_min = k->ulp + log(k->uk0 + umin * k->uk1);
     k->far = (k->u_switch > 0 && low_min < -670.0) || (k->u_switch < 1 && up_min < -670.0);
+}
+
+/* The interval [alpha, beta] deep in one tail: an exponential in y = |edge| (z - edge)
+ * with the 1/edge^2 and 1/edge^4 corrections of log Q (see wi_tn_consts). */
+static void tn_exp_setup(double sd, double a, double b, double alpha, double beta, wi_tn_consts *k) {
+    int up = alpha > 0;
+    double edge = up ? alpha : -beta;            /* > 0; may be +inf */
+    double width = (b - a) / sd;                 /* beta - alpha without cancellation; may be inf */
+    k->exp_side = up ? 1 : -1;
+    k->base = up ? a : b;
+    k->step = (up ? sd : -sd) / edge;            /* 0 when edge is inf: the bound itself */
+    k->inv_e2 = isinf(edge) ? 0.0 : 1.0 / (edge * edge);   /* 0 also where edge^2 overflows */
+    k->inv_e4 = k->inv_e2 * k->inv_e2;
+    double yb = edge * width;                    /* the far bound in y */
+    /* -log of the survival at y: y + (y^2/2 + y)/edge^2 - (y^2/2 + 2y)/edge^4 + O(y^3/edge^6) */
+    double lb = yb > 60.0 ? INFINITY
+              : yb + (0.5 * yb * yb + yb) * k->inv_e2 - (0.5 * yb * yb + 2.0 * yb) * k->inv_e4;
+    k->tail_e = exp(-lb);
+    k->tail_c = -expm1(-lb);
 }
 
 /* x > 26 with log Q(x) = logp, Q the upper tail: fixed point of
@@ -146,7 +189,12 @@ static void run_tiles(wi_tiles_fn fn, const wi_job *job, uint64_t t0, uint64_t t
 }
 
 int wi_fill(const wi_fill_request *r) {
-    if ((unsigned)r->dtype > WI_BF16 || (unsigned)r->dist > WI_TRUNC_NORMAL) return WI_EDTYPE;
+    if ((unsigned)r->dtype > WI_DTYPE_LAST || (unsigned)r->dist > WI_DIST_LAST) return WI_EDTYPE;
+    int pairs = r->dist == WI_DISK || r->dist == WI_DISK_TRUNC_NORMAL;
+    /* complex pairs: real and imaginary part side by side, in float32 or float64 only
+     * (the AVX-512 bfloat16 path reorders elements within a tile) */
+    if (pairs && r->dtype != WI_F32 && r->dtype != WI_F64) return WI_EDTYPE;
+    if (pairs && ((r->offset | r->n) & 1u)) return WI_EPARAM;
     int isa = r->isa == WI_ISA_AUTO ? wi_isa_best() : r->isa;
     if (!wi_isa_supported(isa)) return WI_EISA;
     if (r->n > UINT64_MAX - r->offset) return WI_ERANGE;
@@ -176,12 +224,28 @@ int wi_fill(const wi_fill_request *r) {
     case WI_NORMAL:
         if (!isfinite(p[0]) || !isfinite(p[1]) || p[1] < 0) return WI_EPARAM;
         j.shift = p[0]; j.scale = p[1];
+        j.shift_odd = p[3] != 0 ? p[2] : p[0];
+        if (!isfinite(j.shift_odd)) return WI_EPARAM;
+        /* parts of complex numbers: float32/float64 only (bfloat16 tiles are reordered on AVX-512) */
+        if (j.shift_odd != j.shift && r->dtype != WI_F32 && r->dtype != WI_F64) return WI_EDTYPE;
+        break;
+    case WI_DISK:
+        if (!isfinite(p[0]) || p[0] < 0) return WI_EPARAM;
+        j.scale = p[0];
+        break;
+    case WI_DISK_TRUNC_NORMAL:
+        if (!isfinite(p[0]) || p[0] < 0 || !(p[1] > 0)) return WI_EPARAM;
+        j.scale = p[0];
+        j.disk_c = -expm1(-p[1] * p[1]);
         break;
     case WI_TRUNC_NORMAL: {
         double mean = p[0], sd = p[1], a = p[2], b = p[3];
         if (!isfinite(mean) || !isfinite(sd) || !(sd > 0) || isnan(a) || isnan(b) || !(a < b)) return WI_EPARAM;
         j.shift = mean; j.scale = sd;
-        tn_setup((a - mean) / sd, (b - mean) / sd, &j.tn);
+        double alpha = (a - mean) / sd, beta = (b - mean) / sd;
+        double edge_min = f32c ? WI_TN_EXP_ALPHA32 : WI_TN_EXP_ALPHA64;
+        if (alpha >= edge_min || beta <= -edge_min) tn_exp_setup(sd, a, b, alpha, beta, &j.tn);
+        else tn_setup(alpha, beta, &j.tn);
         j.lo = out_round(r->dtype, a);
         if (j.lo < a) j.lo = out_step(r->dtype, j.lo, 1);
         j.hi = out_round(r->dtype, b);
@@ -191,15 +255,15 @@ int wi_fill(const wi_fill_request *r) {
     }
     }
     if (j.clamp && !(j.lo <= j.hi)) return WI_EEMPTY;
-    if (j.clamp && (r->dtype == WI_F16 || r->dtype == WI_BF16)) {
-        j.lo = widen16(r->dtype, j.lo, 0);
-        j.hi = widen16(r->dtype, j.hi, 1);
+    if (j.clamp && r->dtype != WI_F32 && r->dtype != WI_F64) {
+        j.lo = widen_small(r->dtype, j.lo, 0);
+        j.hi = widen_small(r->dtype, j.hi, 1);
     }
     if (r->n == 0) return WI_OK;
 
     /* an initializer's output is rarely read right away: from 1 MiB on, write it
      * with non-temporal stores and save reading each line into the cache first */
-    j.stream_stores = r->n * (r->dtype == WI_F64 ? 8 : r->dtype == WI_F32 ? 4 : 2) >= WI_STREAM_MIN_BYTES;
+    j.stream_stores = r->n * WI_DTYPE_SIZE(r->dtype) >= WI_STREAM_MIN_BYTES;
     uint64_t E = j.tile_elems;
     uint64_t t0 = r->offset / E, t1 = (r->offset + r->n - 1) / E + 1;
     run_tiles(tiles_for(isa), &j, t0, t1, r->threads);
@@ -214,7 +278,7 @@ int wi_fill(const wi_fill_request *r) {
     } while (0)
 
 int wi_constant(void *out, uint64_t n, wi_dtype dtype, double value, int threads) {
-    if ((unsigned)dtype > WI_BF16) return WI_EDTYPE;
+    if ((unsigned)dtype > WI_DTYPE_LAST) return WI_EDTYPE;
     int nt = clamp_threads(threads, n / 4096);
     int64_t nn = (int64_t)n;
     (void)nt;
@@ -223,8 +287,13 @@ int wi_constant(void *out, uint64_t n, wi_dtype dtype, double value, int threads
     } else if (dtype == WI_F32) {
         float f = (float)value;
         WI_PARALLEL_STORE(float, f);
+    } else if (is8(dtype)) {   /* NaN -> the format's NaN; inf -> inf (e5m2) or NaN (e4m3fn) */
+        uint8_t h = isnan(value) || (isinf(value) && dtype == WI_F8E4M3)
+            ? (uint8_t)(dtype == WI_F8E4M3 ? 0x7fu : 0x7eu) | (signbit(value) && dtype == WI_F8E4M3 ? 0x80u : 0u)
+            : isinf(value) ? (uint8_t)(value > 0 ? 0x7cu : 0xfcu) : (uint8_t)to_small(dtype, value);
+        WI_PARALLEL_STORE(uint8_t, h);
     } else {   /* rounding keeps +-inf; NaN becomes the quiet NaN of the format */
-        uint16_t h = isnan(value) ? (dtype == WI_BF16 ? 0x7fc0u : 0x7e00u) : to16(dtype, value);
+        uint16_t h = isnan(value) ? (dtype == WI_BF16 ? 0x7fc0u : 0x7e00u) : to_small(dtype, value);
         WI_PARALLEL_STORE(uint16_t, h);
     }
     return WI_OK;

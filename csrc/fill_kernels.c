@@ -15,6 +15,7 @@
 #include "fill_job.h"
 #include "philox.h"
 #include "convert.h"
+#include "convert8.h"
 #include <string.h>
 
 #define WI_CAT2(a, b) a##_##b
@@ -104,16 +105,49 @@ static void tile_uniform32(const wi_job *j, uint32_t w[4][NB], float *v) {
             v[h * NB + b] = sh + sc * ((float)(w[h][b] >> 8) * 0x1p-24f);
 }
 
-static void tile_normal32(const wi_job *j, uint32_t w[4][NB], float *v) {
-    float sh = (float)j->shift, sc = (float)j->scale;
+/* Element h*NB + b has the parity of b (NB is even): with `split_mean` (a complex
+ * mean; never in the bfloat16 split order) odd ones take shift_odd. Two
+ * specializations, so that the real case keeps its loop as it was. */
+static inline void normal32(const wi_job *j, uint32_t w[4][NB], float *v, const int split_mean) {
+    float sc = (float)j->scale, sh0 = (float)j->shift, sh1 = (float)j->shift_odd;
     for (int h = 0; h < 4; h += 2)
         for (int b = 0; b < NB; b++) {
+            float sh = split_mean && (b & 1) ? sh1 : sh0;
             float u1 = (float)(w[h][b] | 1u) * 0x1p-32f;          /* (0, 1] */
             float r = __builtin_sqrtf(-2.0f * wi_logf(u1));
             float c, s;
             turn_f32(w[h + 1][b], &c, &s);
             v[h * NB + b] = sh + sc * (r * c);
             v[(h + 1) * NB + b] = sh + sc * (r * s);
+        }
+}
+
+static void tile_normal32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    if (j->shift_odd != j->shift) normal32(j, w, v, 1);
+    else normal32(j, w, v, 0);
+}
+
+/* log(1 + y), y > -1, in float32: Goldberg's correction of the rounding of 1 + y */
+static inline float log1p_f32(float y) {
+    float u = 1.0f + y;
+    float d = u - 1.0f;
+    return d == 0.0f ? y : wi_logf(u) * (y / d);
+}
+
+/* Complex pairs (b even, b + 1): modulus from the word of block b, phase from
+ * that of block b + 1; re at b, im at b + 1. */
+static void tile_disk32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    float sc = (float)j->scale, cc = (float)j->disk_c;
+    const int trunc = j->dist == WI_DISK_TRUNC_NORMAL;
+    for (int h = 0; h < 4; h++)
+        for (int b = 0; b < NB; b += 2) {
+            float u = (float)(w[h][b] >> 8) * 0x1p-24f;             /* [0, 1) */
+            float r2 = trunc ? -log1p_f32(-cc * u) : u;
+            float r = sc * __builtin_sqrtf(r2);
+            float c, s;
+            turn_f32(w[h][b + 1], &c, &s);
+            v[h * NB + b] = r * c;
+            v[h * NB + b + 1] = r * s;
         }
 }
 
@@ -125,9 +159,10 @@ static void tile_uniform64(const wi_job *j, uint32_t w[4][NB], double *v) {
             v[h * NB + b] = sh + sc * ((double)(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53);
 }
 
-static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
-    double sh = j->shift, sc = j->scale;
+static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const int split_mean) {
+    double sc = j->scale, sh0 = j->shift, sh1 = j->shift_odd;
     for (int b = 0; b < NB; b++) {
+        double sh = split_mean && (b & 1) ? sh1 : sh0;
         double u1 = (double)((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;  /* (0, 1) */
         double r = __builtin_sqrt(-2.0 * wi_log(u1));
         double c, s;
@@ -135,6 +170,27 @@ static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
         v[b] = sh + sc * (r * c);
         v[NB + b] = sh + sc * (r * s);
     }
+}
+
+static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
+    if (j->shift_odd != j->shift) normal64(j, w, v, 1);
+    else normal64(j, w, v, 0);
+}
+
+static void tile_disk64(const wi_job *j, uint32_t w[4][NB], double *v) {
+    double sc = j->scale, cc = j->disk_c;
+    const int trunc = j->dist == WI_DISK_TRUNC_NORMAL;
+    for (int h = 0; h < 2; h++)
+        for (int b = 0; b < NB; b += 2) {
+            double u = (double)(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53;   /* [0, 1) */
+            double y = -cc * u;
+            double r2 = trunc ? -(y > -0.5 ? wi_log1p(y) : wi_log(1.0 + y)) : u;   /* 1 + y exact below -1/2 */
+            double r = sc * __builtin_sqrt(r2);
+            double c, s;
+            turn_f64(join64(w[2 * h][b + 1], w[2 * h + 1][b + 1]), &c, &s);
+            v[h * NB + b] = r * c;
+            v[h * NB + b + 1] = r * s;
+        }
 }
 
 /* AS241 (Wichura 1988) PPND7: 7 significant digits, for float32 samples. */
@@ -277,6 +333,40 @@ static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
         }
 }
 
+/* Deep one-sided tail (k->exp_side != 0), from u and omu = 1 - u, both exact:
+ * E = -log(1 - u c) is an exponential truncated to [0, Lb]; y, the inverse of the
+ * series of -log survival (see tn_exp_setup), to fourth order in 1/edge:
+ * y = E - (E^2/2 + E)/edge^2 + (E^3/2 + 2E^2 + 3E)/edge^4; x = base + step * y. */
+static inline double tn_exp_value(const wi_tn_consts *k, double u, double omu) {
+    double uc = u * k->tail_c;
+    /* log1p keeps tiny E accurate; near 1 - u c -> 0 the sum keeps it exact */
+    double e = uc < 0.5 ? -wi_log1p(-uc) : -wi_log(k->tail_e + omu * k->tail_c);
+    double y = e - (0.5 * e * e + e) * k->inv_e2 + ((0.5 * e + 2.0) * e + 3.0) * e * k->inv_e4;
+    return k->base + k->step * y;
+}
+
+/* 32-bit samples: u = (w + 1/2) 2^-32 as for inversion; the float64 value is
+ * rounded once to float32 (round to odd for 16-bit outputs, so that their
+ * final rounding equals one rounding of the float64 value) */
+static void tile_trunc_exp32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    const int odd = j->dtype != WI_F32;
+    for (int h = 0; h < 4; h++)
+        for (int b = 0; b < NB; b++) {
+            double u = ((double)w[h][b] + 0.5) * 0x1p-32, omu = ((double)(~w[h][b]) + 0.5) * 0x1p-32;
+            double x = tn_exp_value(&j->tn, u, omu);
+            v[h * NB + b] = odd ? wi_f64_to_f32_odd(x) : (float)x;
+        }
+}
+
+static void tile_trunc_exp64(const wi_job *j, uint32_t w[4][NB], double *v) {
+    for (int h = 0; h < 2; h++)
+        for (int b = 0; b < NB; b++) {
+            uint64_t bits = join64(w[2 * h][b], w[2 * h + 1][b]);
+            double u = (double)((bits >> 12) * 2 + 1) * 0x1p-53;
+            v[h * NB + b] = tn_exp_value(&j->tn, u, 1.0 - u);
+        }
+}
+
 /* ---- stores ------------------------------------------------------------- */
 static void store_f32(const wi_job *j, const float *v, float *o, uint64_t n) {
     if (j->clamp) {
@@ -305,6 +395,19 @@ static void store_16(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
     } else {
         if (bf) for (uint64_t i = 0; i < n; i++) o[i] = wi_f32_to_bf16(v[i]);
         else    for (uint64_t i = 0; i < n; i++) o[i] = wi_f32_to_f16(v[i]);
+    }
+}
+
+/* float8: the same clamp (bounds widened for 8 bits), then one rounding */
+static void store_8(const wi_job *j, const float *v, uint8_t *o, uint64_t n) {
+    float lo = (float)j->lo, hi = (float)j->hi;
+    int e4 = j->dtype == WI_F8E4M3;
+    if (j->clamp) {
+        if (e4) for (uint64_t i = 0; i < n; i++) { float x = v[i]; x = x < lo ? lo : x; o[i] = wi_f32_to_e4m3(x > hi ? hi : x); }
+        else    for (uint64_t i = 0; i < n; i++) { float x = v[i]; x = x < lo ? lo : x; o[i] = wi_f32_to_e5m2(x > hi ? hi : x); }
+    } else {
+        if (e4) for (uint64_t i = 0; i < n; i++) o[i] = wi_f32_to_e4m3(v[i]);
+        else    for (uint64_t i = 0; i < n; i++) o[i] = wi_f32_to_e5m2(v[i]);
     }
 }
 
@@ -384,11 +487,12 @@ static void store_any(const wi_job *j, const float *vf, const double *vd, uint64
     switch (j->dtype) {
     case WI_F64: store_f64(j, vd + at, (double *)d, n); break;
     case WI_F32: store_f32(j, vf + at, (float *)d, n); break;
+    case WI_F8E4M3: case WI_F8E5M2: store_8(j, vf + at, (uint8_t *)d, n); break;
     default: store_16(j, vf + at, (uint16_t *)d, n);
     }
 }
 
-static size_t dtype_size(wi_dtype d) { return d == WI_F64 ? 8 : d == WI_F32 ? 4 : 2; }
+static size_t dtype_size(wi_dtype d) { return WI_DTYPE_SIZE(d); }
 
 void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
     uint32_t w[4][NB] __attribute__((aligned(64)));
@@ -414,6 +518,8 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
         gen_words(j, t, w, split);
         if (j->dist == WI_UNIFORM) { if (wide) tile_uniform64(j, w, v.d); else tile_uniform32(j, w, v.f); }
         else if (j->dist == WI_NORMAL) { if (wide) tile_normal64(j, w, v.d); else tile_normal32(j, w, v.f); }
+        else if (j->dist == WI_DISK || j->dist == WI_DISK_TRUNC_NORMAL) { if (wide) tile_disk64(j, w, v.d); else tile_disk32(j, w, v.f); }
+        else if (j->tn.exp_side) { if (wide) tile_trunc_exp64(j, w, v.d); else tile_trunc_exp32(j, w, v.f); }
         else { if (wide) tile_trunc64(j, w, v.d); else tile_trunc32(j, w, v.f); }
         /* the part of this tile that lies in [offset, offset + n) */
         uint64_t first = t * E, lo = first < j->offset ? j->offset - first : 0;

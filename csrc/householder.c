@@ -16,6 +16,7 @@
 #include "householder.h"
 #include "hh_kernels.h"
 #include "convert.h"
+#include "convert8.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -111,13 +112,42 @@ static void to16(const float *f, uint16_t *h, int64_t n, wi_dtype d, double gain
     }
 }
 
+/* ---- 8-bit outputs, likewise --------------------------------------------- */
+static void from8(const uint8_t *h, float *f, int64_t n, wi_dtype d, int threads) {
+    int nt = useful_threads(threads, (double)n);
+    (void)nt;
+    #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t i = 0; i < n; i++) f[i] = d == WI_F8E4M3 ? wi_e4m3_to_f32(h[i]) : wi_e5m2_to_f32(h[i]);
+}
+
+static void to8(const float *f, uint8_t *h, int64_t n, wi_dtype d, double gain, int threads) {
+    int nt = useful_threads(threads, (double)n);
+    (void)nt;
+    #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t i = 0; i < n; i++) {
+        float v = gain == 1.0 ? f[i] : wi_f64_to_f32_odd((double)f[i] * gain);   /* as to16 */
+        h[i] = d == WI_F8E4M3 ? wi_f32_to_e4m3(v) : wi_f32_to_e5m2(v);
+    }
+}
+
+/* the float32 work copy back to the 16- or 8-bit output */
+static void store_small(const float *f, void *out, int64_t n, wi_dtype d, double gain, int threads) {
+    if (d == WI_F8E4M3 || d == WI_F8E5M2) to8(f, (uint8_t *)out, n, d, gain, threads);
+    else to16(f, (uint16_t *)out, n, d, gain, threads);
+}
+
+static void load_small(const void *in, float *f, int64_t n, wi_dtype d, int threads) {
+    if (d == WI_F8E4M3 || d == WI_F8E5M2) from8((const uint8_t *)in, f, n, d, threads);
+    else from16((const uint16_t *)in, f, n, d, threads);
+}
+
 static void shape(uint64_t rows, uint64_t cols, int64_t *M, int64_t *N, int64_t *rs, int64_t *cs) {
     if (rows >= cols) { *M = (int64_t)rows; *N = (int64_t)cols; *rs = (int64_t)cols; *cs = 1; }
     else { *M = (int64_t)cols; *N = (int64_t)rows; *rs = 1; *cs = (int64_t)cols; }
 }
 
 static int check(uint64_t rows, uint64_t cols, wi_dtype dtype, int *isa) {
-    if ((unsigned)dtype > WI_BF16) return WI_EDTYPE;
+    if ((unsigned)dtype > WI_DTYPE_LAST) return WI_EDTYPE;
     if (*isa == WI_ISA_AUTO) *isa = wi_isa_best();
     if (!wi_isa_supported(*isa)) return WI_EISA;
     if (rows > (uint64_t)INT64_MAX / (cols ? cols : 1) / 8) return WI_ERANGE;
@@ -144,7 +174,7 @@ int wi_orthogonal(const wi_orthogonal_request *r) {
         float *w = alloc64((size_t)n * sizeof(float));
         if (!w) return WI_ENOMEM;
         code = haar_f32(K, w, M, N, rs, cs, 1.0, r->seed, r->stream, threads, isa);
-        if (!code) to16(w, (uint16_t *)r->out, n, r->dtype, r->gain, threads);
+        if (!code) store_small(w, r->out, n, r->dtype, r->gain, threads);
         free(w);
         return code;
     }
@@ -166,9 +196,9 @@ int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int 
     default: {
         float *w = alloc64((size_t)n * sizeof(float));
         if (!w) return WI_ENOMEM;
-        from16((const uint16_t *)a, w, n, dtype, threads);
+        load_small(a, w, n, dtype, threads);
         code = qr_f32(K, w, M, N, rs, cs, threads);
-        if (!code) to16(w, (uint16_t *)a, n, dtype, 1.0, threads);
+        if (!code) store_small(w, a, n, dtype, 1.0, threads);
         free(w);
         return code;
     }

@@ -35,6 +35,16 @@ typedef struct {
  * of an M x N Gaussian matrix. */
 int wi_orthogonal(const wi_orthogonal_request *req);
 
+/* The complex form: out holds rows * cols complex numbers as (re, im) pairs of
+ * dtype WI_F32 (complex64) or WI_F64 (complex128). x_j are circular complex
+ * normals whose parts are the float32 (float64) normal stream at part indices
+ * 2 (j*M + i) and 2 (j*M + i) + 1; H_j = I - tau v v^H maps x_j to
+ * -phase(x_j0) ||x_j|| e_j and D_jj = -phase(x_j0): the law of the unitary Q
+ * factor, with positive real diag(R), of an M x N complex Gaussian matrix (Haar
+ * on the complex Stiefel manifold). Computed in float64, rounded once; out =
+ * gain Q, or gain Q^T when rows < cols. */
+int wi_orthogonal_complex(const wi_orthogonal_request *req);
+
 /* a <- Q of a = QR (rows >= cols) or of a^T = QR (rows < cols, then a <- Q^T),
  * with positive diag(R) (R_jj = 0 counts as positive). */
 int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa);

@@ -9,8 +9,12 @@
 extern "C" {
 #endif
 
-typedef enum { WI_F64 = 0, WI_F32 = 1, WI_F16 = 2, WI_BF16 = 3 } wi_dtype;
-typedef enum { WI_UNIFORM = 0, WI_NORMAL = 1, WI_TRUNC_NORMAL = 2 } wi_dist;
+typedef enum { WI_F64 = 0, WI_F32 = 1, WI_F16 = 2, WI_BF16 = 3, WI_F8E4M3 = 4, WI_F8E5M2 = 5 } wi_dtype;
+#define WI_DTYPE_LAST WI_F8E5M2
+/* bytes of one element */
+#define WI_DTYPE_SIZE(d) ((d) == WI_F64 ? 8u : (d) == WI_F32 ? 4u : (d) >= WI_F8E4M3 ? 1u : 2u)
+typedef enum { WI_UNIFORM = 0, WI_NORMAL = 1, WI_TRUNC_NORMAL = 2, WI_DISK = 3, WI_DISK_TRUNC_NORMAL = 4 } wi_dist;
+#define WI_DIST_LAST WI_DISK_TRUNC_NORMAL
 typedef enum { WI_ISA_AUTO = -1, WI_ISA_SCALAR = 0, WI_ISA_AVX2 = 1, WI_ISA_AVX512 = 2 } wi_isa;
 
 enum {
@@ -24,8 +28,15 @@ enum {
 
 /* Distribution parameters, all in float64:
  *   WI_UNIFORM       p[0] = low, p[1] = high            -> [low, high)
- *   WI_NORMAL        p[0] = mean, p[1] = std
- *   WI_TRUNC_NORMAL  p[0] = mean, p[1] = std, p[2] = a, p[3] = b (absolute bounds) */
+ *   WI_NORMAL        p[0] = mean, p[1] = std; with p[3] != 0, elements at odd flat
+ *                    indices get mean p[2] instead (imaginary parts of a complex mean)
+ *   WI_TRUNC_NORMAL  p[0] = mean, p[1] = std, p[2] = a, p[3] = b (absolute bounds)
+ * Complex pairs (float32/float64 outputs; elements 2k, 2k+1 are the real and
+ * imaginary part of one complex value r e^{i theta}, theta uniform; offset and n even):
+ *   WI_DISK               p[0] = R: r = R sqrt(u), uniform on the disk of radius R
+ *   WI_DISK_TRUNC_NORMAL  p[0] = S, p[1] = upper: r = S sqrt(-log(1 - (1 - e^-upper^2) u)),
+ *                         a circular normal of E|z|^2 = S^2 before |z| is truncated
+ *                         to S upper */
 typedef struct {
     void *out;          /* n elements of dtype, contiguous */
     uint64_t n;         /* element count */

@@ -60,7 +60,13 @@ def test_meta_module_warns_and_does_nothing():
     with torch.device("meta"):
         m = nn.Linear(4, 4)
     with pytest.warns(UserWarning, match="meta device.*to_empty"):
-        init.init_module_(m)
+        assert init.init_module_(m) is m
+    assert all(p.is_meta for p in m.parameters())
+    m.to_empty(device="cpu")                      # what the warning says to do
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")            # no warning once there is memory to fill
+        init.init_module_(m, seed=0)
+    assert m.weight.abs().max() <= 0.5 and m.weight.std() > 0
 
 
 def test_unrecordable_code_falls_back_with_a_warning_naming_the_call():

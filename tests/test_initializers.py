@@ -253,7 +253,7 @@ BAD = [
     (lambda w: I.variance_scaling_(w, distribution="cauchy"), ValueError, "distribution.*cauchy"),
     (lambda w: I.variance_scaling_(w, in_axis=1.5), TypeError, "in_axis"),
     (lambda w: I.sparse_(w, 1.5), ValueError, "sparsity must be in"),
-    (lambda w: I.sparse_(w, 0.5, std=-1), ValueError, "stddev must be non-negative"),
+    (lambda w: I.sparse_(w, 0.5, std=-1), ValueError, "^std must be non-negative"),
     (lambda w: I.dirac_(w, groups=0), ValueError, "groups"),
     (lambda w: I.xavier_uniform_(w, seed=-1), ValueError, "seed"),
     (lambda w: I.xavier_uniform_(w, seed=1.5), TypeError, "seed"),

@@ -219,7 +219,7 @@ def test_zeros_ones_constant_fill(dtype):
 
 @pytest.mark.parametrize("cls, kwargs, exc, match", [
     (schemes.Uniform, dict(low=1, high=1), ValueError, "high must be greater than low"),
-    (schemes.Normal, dict(stddev=-1), ValueError, "stddev"),
+    (schemes.Normal, dict(stddev=-1), ValueError, "^std must be non-negative"),  # the name users type
     (schemes.TruncatedNormal, dict(a=1, b=0), ValueError, "a must be less than b"),
     (schemes.Constant, dict(value="1"), TypeError, "value"),
     (schemes.Constant, dict(value=math.nan), ValueError, "value"),

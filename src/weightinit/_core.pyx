@@ -6,9 +6,9 @@ from libc.stdint cimport uint32_t, uint64_t, uintptr_t
 
 cdef extern from "weightinit.h":
     ctypedef enum wi_dtype:
-        WI_F64, WI_F32, WI_F16, WI_BF16
+        WI_F64, WI_F32, WI_F16, WI_BF16, WI_F8E4M3, WI_F8E5M2
     ctypedef enum wi_dist:
-        WI_UNIFORM, WI_NORMAL, WI_TRUNC_NORMAL
+        WI_UNIFORM, WI_NORMAL, WI_TRUNC_NORMAL, WI_DISK, WI_DISK_TRUNC_NORMAL
     ctypedef struct wi_fill_request:
         void *out
         uint64_t n
@@ -28,8 +28,10 @@ cdef extern from "weightinit.h":
     int wi_have_openmp()
     const char *wi_strerror(int code)
 
-DTYPE_CODES = {"float64": WI_F64, "float32": WI_F32, "float16": WI_F16, "bfloat16": WI_BF16}
-DIST_CODES = {"uniform": WI_UNIFORM, "normal": WI_NORMAL, "trunc_normal": WI_TRUNC_NORMAL}
+DTYPE_CODES = {"float64": WI_F64, "float32": WI_F32, "float16": WI_F16, "bfloat16": WI_BF16,
+               "float8_e4m3fn": WI_F8E4M3, "float8_e5m2": WI_F8E5M2}
+DIST_CODES = {"uniform": WI_UNIFORM, "normal": WI_NORMAL, "trunc_normal": WI_TRUNC_NORMAL,
+              "disk": WI_DISK, "disk_trunc_normal": WI_DISK_TRUNC_NORMAL}
 
 _ERROR_TYPES = {1: TypeError, 2: ValueError, 3: ValueError, 4: ValueError, 5: ValueError}
 

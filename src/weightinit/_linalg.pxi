@@ -13,6 +13,7 @@ cdef extern from "householder.h":
         int threads
         int isa
     int wi_orthogonal(const wi_orthogonal_request *req) nogil
+    int wi_orthogonal_complex(const wi_orthogonal_request *req) nogil
     int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa) nogil
     int WI_ENOMEM
 
@@ -41,6 +42,28 @@ def orthogonal(uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, double ga
     r.isa = isa
     with nogil:
         code = wi_orthogonal(&r)
+    _check_linalg(code)
+
+
+def orthogonal_complex(uintptr_t ptr, uint64_t rows, uint64_t cols, str part_dtype, double gain,
+                       uint64_t seed, uint64_t stream, int threads, int isa):
+    """Haar-unitary rows x cols (row-major) complex matrix times gain at ptr; part_dtype
+    'float32' (complex64) or 'float64' (complex128)."""
+    cdef wi_orthogonal_request r
+    cdef int code
+    if ptr == 0 and rows * cols:
+        raise ValueError("null buffer")
+    r.out = <void *>ptr
+    r.rows = rows
+    r.cols = cols
+    r.dtype = DTYPE_CODES[part_dtype]
+    r.gain = gain
+    r.seed = seed
+    r.stream = stream
+    r.threads = threads
+    r.isa = isa
+    with nogil:
+        code = wi_orthogonal_complex(&r)
     _check_linalg(code)
 
 

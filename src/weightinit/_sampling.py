@@ -2,8 +2,12 @@
 from __future__ import annotations
 
 
-from . import _core
-from ._buffers import writable_buffer
+import math
+
+import numpy as np
+
+from . import _core, _limits
+from ._buffers import complex_parts, writable_buffer
 from ._checks import real as _real
 from ._simd import isa_code
 from ._streams import resolve_offset, resolve_seed, stream_id
@@ -12,14 +16,26 @@ from ._threads import resolve_threads
 __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "philox4x32"]
 
 
-def _fill(dist: str, out, params: tuple, seed, stream, offset, threads):
+def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=None):
+    """One C fill; `checks`: the (dist, params) range checks to run first (default
+    this call's own)."""
     ptr, n, dt = writable_buffer(out)
+    for cd, cp in checks or [(dist, params)]:
+        _limits.check(cd, cp, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     off = resolve_offset(offset)
     if n > 2**64 - off:
         raise ValueError(f"offset + out.size must be below 2**64, got offset={off}, size={n}")
-    _core.fill(dist, ptr, n, dt, params, s, st, off, resolve_threads(threads), isa_code())
+    th = resolve_threads(threads)
+    try:
+        _core.fill(dist, ptr, n, dt, params, s, st, off, th, isa_code())
+    except ValueError as exc:
+        if str(exc).startswith("no value of the output dtype"):  # the C core cannot name them
+            lo, hi = ("low", "high") if dist == "uniform" else ("a", "b")
+            raise ValueError(f"no value of {dt} lies in the interval {lo}={params[-2]!r}, {hi}={params[-1]!r} "
+                             f"(widen it or use a wider dtype)") from None
+        raise
     return out
 
 
@@ -28,14 +44,18 @@ def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=N
 
     Element ``i`` of the logical tensor is ``low + (high - low) * u_i`` with ``u_i``
     from the Philox stream ``(seed, stream)`` (see ``docs/streams.md``), computed in
-    float32 for float32/float16/bfloat16 output and in float64 for float64 output,
+    float32 for float32/float16/bfloat16/float8 output and in float64 for float64 output,
     then rounded once. After rounding, every value lies in ``[low, high)``.
+    A complex64/complex128 `out` gets independent U(low, high) real and imaginary
+    parts (as torch): the float32/float64 stream of its 2n parts.
 
     Parameters
     ----------
     out : numpy.ndarray
         Writable, C-contiguous array (also ``np.memmap``) of float64, float32,
-        float16 or ``ml_dtypes.bfloat16``; filled in flat order.
+        float16, ``ml_dtypes.bfloat16``, ``ml_dtypes.float8_e4m3fn``,
+        ``ml_dtypes.float8_e5m2``, complex64 or complex128; filled in flat order.
+        Parameters whose samples would not be finite in its dtype are a ValueError.
     low, high : float
         Finite bounds, ``low < high``.
     seed : int or None
@@ -62,22 +82,83 @@ def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=N
     high = _real("high", high)
     if not high > low:
         raise ValueError(f"high must be greater than low, got low={low}, high={high}")
+    parts = complex_parts(out)
+    if parts is not None:   # complex: real and imaginary parts each U(low, high), as torch
+        _fill("uniform", parts, (low, high), seed, stream, _part_offset(offset), threads)
+        return out
     return _fill("uniform", out, (low, high), seed, stream, offset, threads)
+
+
+def _part_offset(offset):
+    """Complex element `offset` is part 2 * offset of the parts' stream."""
+    off = resolve_offset(offset)
+    if off >= 2**63:
+        raise ValueError(f"offset of a complex array must be below 2**63, got {off}")
+    return 2 * off
+
+
+def _complex(name, value):
+    """A complex parameter: a real or complex number (not a bool)."""
+    if isinstance(value, (complex, np.complexfloating)):
+        re, im = _real(f"{name}.real", value.real), _real(f"{name}.imag", value.imag)
+        return complex(re, im)
+    return complex(_real(name, value), 0.0)
 
 
 def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=None):
     r"""Fill `out` in place with samples from the normal distribution N(mean, std²).
 
-    Box-Muller on Philox words: float32 arithmetic for float32/float16/bfloat16
+    Box-Muller on Philox words: float32 arithmetic for float32/float16/bfloat16/float8
     output (tails to 6.66 std), float64 for float64 output (tails to 8.57 std),
     rounded once to the output dtype. Parameters as in :func:`uniform_`;
-    ``std`` must be finite and >= 0.
+    ``std`` must be finite and >= 0. Complex outputs are circular: real and
+    imaginary parts independent, each N(Re/Im mean, std²/2), so E|z - mean|² = std²;
+    ``mean`` may be complex.
     """
+    parts = complex_parts(out)
+    if parts is not None:   # circular: real and imaginary parts independent, each N(., std^2 / 2)
+        m = _complex("mean", mean)
+        std = _real("std", std)
+        if std < 0:
+            raise ValueError(f"std must be non-negative, got {std}")
+        sp = std / math.sqrt(2.0)
+        _fill("normal", parts, (m.real, sp, m.imag, 1.0), seed, stream, _part_offset(offset), threads,
+              checks=[("normal", (m.real, sp)), ("normal", (m.imag, sp))])
+        return out
     mean = _real("mean", mean)
     std = _real("std", std)
     if std < 0:
         raise ValueError(f"std must be non-negative, got {std}")
     return _fill("normal", out, (mean, std), seed, stream, offset, threads)
+
+
+# E|z|^2 of a circular normal of E|z|^2 = 1 with |z| truncated to 2: |z|^2 is Exp(1)
+# truncated to [0, 4], whose mean is (1 - 5 e^-4) / (1 - e^-4).
+DISK_TRUNC_STD = math.sqrt((1 - 5 * math.exp(-4.0)) / (1 - math.exp(-4.0)))
+
+
+def _disk_(out, radius, *, seed, stream, offset, threads):
+    """Complex `out`: uniform on the disk |z| < radius (modulus radius sqrt(u), phase
+    uniform); E|z|^2 = radius^2 / 2. JAX's complex "uniform" variance scaling."""
+    parts = complex_parts(out)
+    if parts is None:
+        raise TypeError(f"out must be a complex64 or complex128 array, got {getattr(out, 'dtype', type(out))}")
+    _fill("disk", parts, (radius,), seed, stream, _part_offset(offset), threads,
+          checks=[("uniform", (-radius, radius))])
+    return out
+
+
+def _disk_trunc_normal_(out, std, upper=2.0, *, seed, stream, offset, threads):
+    """Complex `out`: a circular normal with |z| truncated to `upper` times its scale,
+    scaled so that E|z|^2 = std^2 (for upper=2). JAX's complex "truncated_normal"
+    variance scaling, with the exact normalization."""
+    parts = complex_parts(out)
+    if parts is None:
+        raise TypeError(f"out must be a complex64 or complex128 array, got {getattr(out, 'dtype', type(out))}")
+    scale = std / DISK_TRUNC_STD
+    _fill("disk_trunc_normal", parts, (scale, upper), seed, stream, _part_offset(offset), threads,
+          checks=[("uniform", (-scale * upper, scale * upper))])
+    return out
 
 
 def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0, offset=0, threads=None):
@@ -101,12 +182,22 @@ def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0,
         raise ValueError(f"std must be positive, got {std}")
     if not a < b:
         raise ValueError(f"a must be less than b, got a={a}, b={b}")
+    if complex_parts(out) is not None:
+        raise TypeError("trunc_normal_ has no complex form (neither has torch's); for a complex output use "
+                        "normal_, or variance_scaling with distribution='truncated_normal' (|z| truncated)")
     return _fill("trunc_normal", out, (mean, std, a, b), seed, stream, offset, threads)
 
 
 def constant_(out, value, *, threads=None):
     """Fill `out` with `value` (rounded to the output dtype, nearest-even); inf and
     NaN are allowed (NaN marks weights that must be overwritten before use)."""
+    parts = complex_parts(out)
+    if parts is not None:   # numpy's assignment rounds each part once, to nearest even
+        if isinstance(value, bool) or not isinstance(value, (int, float, complex, np.number)):
+            raise TypeError(f"value must be a number, got {type(value).__name__} {value!r}")
+        writable_buffer(parts)
+        out[...] = value
+        return out
     value = _real("value", value, allow_inf=True, allow_nan=True)
     ptr, n, dt = writable_buffer(out)
     _core.constant(ptr, n, dt, value, resolve_threads(threads))

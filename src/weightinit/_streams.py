@@ -29,7 +29,12 @@ def stream_id(stream) -> int:
     if type(stream) is int and 0 <= stream < _U64:
         return stream
     if isinstance(stream, str):
-        return int.from_bytes(hashlib.sha256(stream.encode("utf-8")).digest()[:8], "little")
+        try:
+            data = stream.encode("utf-8")
+        except UnicodeEncodeError as exc:  # lone surrogates have no UTF-8 form
+            raise ValueError(f"stream must be a valid Unicode string (encodable as UTF-8), got {stream!r}: "
+                             f"{exc.reason} at position {exc.start}") from None
+        return int.from_bytes(hashlib.sha256(data).digest()[:8], "little")
     if isinstance(stream, bool) or not isinstance(stream, numbers.Integral):
         raise TypeError(f"stream must be an int in [0, 2**64) or a str, got {type(stream).__name__} {stream!r}")
     stream = int(stream)

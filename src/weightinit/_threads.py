@@ -4,6 +4,8 @@ from __future__ import annotations
 import numbers
 import os
 
+MAX_THREADS = 1 << 16  # the C core takes an int; more threads than this never help
+
 
 def usable_cores() -> int:
     try:
@@ -15,7 +17,7 @@ def usable_cores() -> int:
 def resolve_threads(threads) -> int:
     """threads=None: WEIGHTINIT_NUM_THREADS if set, else every usable core."""
     if type(threads) is int and threads >= 1:
-        return min(threads, 1 << 16)
+        return min(threads, MAX_THREADS)
     if threads is None:
         env = os.environ.get("WEIGHTINIT_NUM_THREADS")
         if env is None or env.strip() == "":
@@ -24,11 +26,11 @@ def resolve_threads(threads) -> int:
             threads = int(env)
         except ValueError:
             raise ValueError(f"WEIGHTINIT_NUM_THREADS must be a positive integer, got {env!r}") from None
-        if threads < 1:
-            raise ValueError(f"WEIGHTINIT_NUM_THREADS must be a positive integer, got {env!r}")
+        if not 1 <= threads <= MAX_THREADS:
+            raise ValueError(f"WEIGHTINIT_NUM_THREADS must be a positive integer at most {MAX_THREADS}, got {env!r}")
         return threads
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
         raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__} {threads!r}")
     if threads < 1:
         raise ValueError(f"threads must be a positive int or None, got {threads}")
-    return min(int(threads), 1 << 16)
+    return min(int(threads), MAX_THREADS)

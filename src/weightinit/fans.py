@@ -144,6 +144,8 @@ def calculate_gain(nonlinearity, param=None) -> float:
             slope = float(param)
         else:
             raise ValueError(f"negative_slope {param!r} not a valid number")
+        if abs(slope) > 1e150:  # slope**2 would overflow (and the gain would be ~0 anyway)
+            raise ValueError(f"negative_slope must be at most 1e150 in magnitude, got {param!r}")
         return math.sqrt(2.0 / (1 + slope**2))
     if nonlinearity == "selu":
         return 3.0 / 4  # found empirically, see torch PR 50664

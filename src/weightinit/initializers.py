@@ -37,7 +37,8 @@ def xavier_uniform_(out, gain=1.0, *, layout="torch", seed=None, stream=0, threa
     Parameters
     ----------
     out : numpy.ndarray
-        Writable C-contiguous float64/float32/float16/bfloat16 array, >= 2-D.
+        Writable C-contiguous float64/float32/float16/bfloat16/float8 array (or
+        complex64/complex128: JAX's complex form, see VarianceScaling), >= 2-D.
     gain : float
         Positive scaling factor, e.g. ``calculate_gain("relu")``.
     layout, seed, stream, threads

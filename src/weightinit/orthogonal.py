@@ -6,8 +6,8 @@ import numbers
 
 import numpy as np
 
-from . import _core
-from ._buffers import writable_buffer
+from . import _core, _limits
+from ._buffers import complex_parts, writable_buffer
 from ._simd import isa_code
 from ._streams import resolve_seed, stream_id
 from ._threads import resolve_threads
@@ -33,6 +33,21 @@ def _matrix_shape(out, name: str) -> tuple[int, int]:
     return rows, cols
 
 
+def _target(out, name="out"):
+    """(address, dtype name, is complex): complex64/complex128 go to the complex
+    Householder path with their part dtype (float32/float64)."""
+    parts = complex_parts(out, name)
+    if parts is None:
+        ptr, _, dt = writable_buffer(out, name)
+        return ptr, dt, False
+    ptr, _, dt = writable_buffer(parts, name)
+    return ptr, dt, True
+
+
+def _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa):
+    (_core.orthogonal_complex if cplx else _core.orthogonal)(ptr, rows, cols, dt, g, s, st, th, isa)
+
+
 def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     r"""Fill `out` in place with a (semi-)orthogonal matrix drawn from the Haar
     measure, times `gain`.
@@ -54,8 +69,13 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     column-major ``M x N`` matrix of normal samples of stream ``(seed, stream)``
     (flat index ``j*M + i``), so the result is a pure function of
     ``(seed, stream, rows, cols, dtype)``, identical for any thread count and
-    SIMD path. float64 is computed in float64; float32, float16 and bfloat16
-    in float32 (16-bit outputs rounded once, to nearest even).
+    SIMD path. float64 is computed in float64; float32, float16, bfloat16 and
+    float8 in float32 (narrower outputs rounded once, to nearest even).
+
+    complex64/complex128 outputs get a Haar-distributed unitary matrix (orthonormal
+    columns or rows in the Hermitian sense): the same product with complex
+    reflectors ``H = I - tau v v^H`` of circular complex normal vectors and
+    ``D = diag(-x_j0/|x_j0|)``, computed in float64 (unblocked) and rounded once.
 
     Parameters
     ----------
@@ -92,13 +112,14 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     >>> bool(np.allclose(w.T @ w, np.eye(256), atol=1e-5))
     True
     """
-    ptr, n, dt = writable_buffer(out)
+    ptr, dt, cplx = _target(out)
     rows, cols = _matrix_shape(out, "out")
     g = _gain(gain)
+    _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)
-    _core.orthogonal(ptr, rows, cols, dt, g, s, st, th, isa_code())
+    _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa_code())
     return out
 
 
@@ -142,7 +163,7 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     CNNs: how to train 10,000-layer vanilla convolutional neural networks",
     ICML 2018.
     """
-    ptr, n, dt = writable_buffer(out)
+    ptr, dt, cplx = _target(out)
     if not 3 <= out.ndim <= 5:
         raise ValueError("out must be a convolution weight of shape (out_channels, in_channels, "
                          f"*kernel_size) with 1 to 3 spatial dimensions, got shape {out.shape}")
@@ -151,6 +172,7 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
         raise ValueError(f"delta_orthogonal_ needs in_channels <= out_channels, got "
                          f"in_channels={cin} > out_channels={cout} (shape {out.shape})")
     g = _gain(gain)
+    _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)
@@ -159,7 +181,7 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     if out.size == 0:
         return out
     q = np.empty((cout, cin), dtype=out.dtype)
-    _core.orthogonal(q.__array_interface__["data"][0], cout, cin, dt, g, s, st, th, isa)
+    _haar(q.__array_interface__["data"][0], cout, cin, dt, cplx, g, s, st, th, isa)
     out[...] = 0
     out[(slice(None), slice(None)) + centre] = q
     return out

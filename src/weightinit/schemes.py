@@ -27,8 +27,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from . import _sampling
-from ._buffers import writable_buffer
+from . import _sampling, _scheme_text
+from ._buffers import complex_parts, writable_buffer
 from ._checks import real as _real
 from ._streams import resolve_seed, stream_id, substream
 from .fans import LAYOUTS, calculate_gain, check_shape, compute_fans, warn_if_empty
@@ -66,8 +66,15 @@ def _axis_spec(name, value, *, allow_none=True):
     raise TypeError(f"{name} must be an int or a tuple of ints, got {type(value).__name__} {value!r}")
 
 
+def _writable(out, name="out"):
+    """Element count of a writable float array, or of a complex one (elementwise
+    schemes fill complex outputs; see VarianceScaling)."""
+    parts = complex_parts(out, name)
+    return writable_buffer(out if parts is None else parts, name)[1] // (1 if parts is None else 2)
+
+
 def _check_chunk(chunk, shape, offset):
-    _, n, _ = writable_buffer(chunk, "chunk")
+    n = _writable(chunk, "chunk")
     shape = check_shape(shape)
     if isinstance(offset, bool) or not isinstance(offset, numbers.Integral) or offset < 0:
         raise ValueError(f"offset must be a non-negative int, got {offset!r}")
@@ -125,7 +132,7 @@ class _Elementwise(Scheme):
         raise NotImplementedError
 
     def init_(self, out, *, seed=None, stream=0, threads=None):
-        writable_buffer(out)
+        _writable(out)
         if self.warn_empty and warn_if_empty(out.shape):
             return out
         self._fill(out.reshape(-1), out.shape, 0, seed, stream, threads)
@@ -207,6 +214,18 @@ class VarianceScaling(_Elementwise):
             raise ValueError(f"{self.mode} of shape {tuple(shape)} is 0: the std is undefined")
         return math.sqrt(self.scale / n)
 
+    def _fill(self, flat, shape, offset, seed, stream, threads):
+        """Complex outputs follow JAX: E|z|^2 = scale / n, "normal" circular,
+        "uniform" uniform on a disk, "truncated_normal" circular with |z| truncated
+        at 2 (normalized exactly; JAX's constant 0.9531 leaves E|z|^2 1.9% high)."""
+        if self.distribution == "normal" or complex_parts(flat) is None:
+            return super()._fill(flat, shape, offset, seed, stream, threads)
+        std = self.std(shape)
+        kw = dict(seed=seed, stream=stream, offset=offset, threads=threads)
+        if self.distribution == "uniform":
+            return _sampling._disk_(flat, math.sqrt(2.0) * std, **kw)      # E|z|^2 = R^2 / 2
+        return _sampling._disk_trunc_normal_(flat, std, 2.0, **kw)
+
     def plan(self, shape):
         std = self.std(shape)
         if self.distribution == "uniform":
@@ -249,7 +268,7 @@ class Normal(_Elementwise):
 
     def __post_init__(self):
         object.__setattr__(self, "mean", _real("mean", self.mean))
-        object.__setattr__(self, "stddev", _real("stddev", self.stddev, nonneg=True))
+        object.__setattr__(self, "stddev", _real("std", self.stddev, nonneg=True))
 
     def std(self, shape) -> float:
         return self.stddev
@@ -285,7 +304,7 @@ class TruncatedNormal(_Elementwise):
     def __post_init__(self):
         s = object.__setattr__
         s(self, "mean", _real("mean", self.mean))
-        s(self, "stddev", _real("stddev", self.stddev, positive=True))
+        s(self, "stddev", _real("std", self.stddev, positive=True))
         s(self, "a", _real("a", self.a, allow_inf=True))
         s(self, "b", _real("b", self.b, allow_inf=True))
         if not self.a < self.b:
@@ -326,7 +345,7 @@ class Constant(_Elementwise):
 # ---------------------------------------------------------------- structured schemes
 
 def _check_out(out, ndims, what):
-    writable_buffer(out)
+    _writable(out)   # complex outputs too (zeros and ones are exact; sparse is circular)
     if out.ndim not in ndims:
         raise ValueError(f"{what} supports only tensors with {' or '.join(map(str, ndims))} "
                          f"dimensions, got shape {out.shape}")
@@ -388,7 +407,7 @@ class Dirac(Scheme):
         return math.sqrt(p * (1 - p))
 
     def init_(self, out, *, seed=None, stream=0, threads=None):
-        writable_buffer(out)
+        _writable(out)
         self._check_shape(out.shape)
         _sampling.zeros_(out, threads=threads)
         per_group = out.shape[0] // self.groups
@@ -415,7 +434,7 @@ class Sparse(Scheme):
         object.__setattr__(self, "sparsity", _real("sparsity", self.sparsity))
         if not 0 <= self.sparsity <= 1:
             raise ValueError(f"sparsity must be in [0, 1], got {self.sparsity}")
-        object.__setattr__(self, "stddev", _real("stddev", self.stddev, nonneg=True))
+        object.__setattr__(self, "stddev", _real("std", self.stddev, nonneg=True))
 
     def zeros_per_column(self, rows: int) -> int:
         return math.ceil(self.sparsity * rows)
@@ -560,6 +579,19 @@ def _sparse(sparsity=0.1, std=0.01):
     return Sparse(sparsity, std)
 
 
+def _uniform(low=None, high=None, *, a=None, b=None):
+    """Uniform on [low, high); torch's names a, b are accepted instead."""
+    if a is None and b is None:
+        return Uniform(0.0 if low is None else low, 1.0 if high is None else high)
+    if low is not None or high is not None:
+        raise ValueError("give the bounds as low, high or as a, b (torch's names), not both")
+    a = _real("a", 0.0 if a is None else a)
+    b = _real("b", 1.0 if b is None else b)
+    if not b > a:
+        raise ValueError(f"b must be greater than a, got a={a}, b={b}")
+    return Uniform(a, b)
+
+
 from .recorded import Recorded  # noqa: E402 (a Scheme subclass: imported once Scheme exists)
 
 # Initializer names (as in initializers.py, without the trailing "_") -> factory.
@@ -571,7 +603,7 @@ _NAMES = {
     "kaiming_uniform": kaiming_uniform, "he_uniform": kaiming_uniform,
     "kaiming_normal": kaiming_normal, "he_normal": kaiming_normal,
     "lecun_uniform": lecun_uniform, "lecun_normal": lecun_normal, "selu": selu,
-    "uniform": Uniform, "normal": _normal,
+    "uniform": _uniform, "normal": _normal,
     "trunc_normal": _trunc_normal, "truncated_normal": _trunc_normal,
     "constant": Constant, "zeros": _zeros, "ones": _ones,
     "eye": Eye, "dirac": Dirac, "sparse": _sparse,
@@ -588,11 +620,20 @@ def available() -> list[str]:
 def get(name, **overrides) -> Scheme:
     """The scheme of an initializer name, with keyword parameters as that initializer takes.
 
+    `name` may also carry the parameters, in the notation ``weightinit inspect`` prints:
+    ``get("normal(std=0.01)") == get("normal", std=0.01)``.
+
     >>> get("kaiming_uniform", a=5 ** 0.5)
     VarianceScaling(scale=0.3333333333333333, mode='fan_in', distribution='uniform', layout='torch', in_axis=None, out_axis=None, batch_axis=())
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__} {name!r}")
+    if _scheme_text.is_call(name):  # the notation `weightinit inspect` prints
+        name, given = _scheme_text.parse_call(name)
+        twice = sorted(set(given) & set(overrides))
+        if twice:
+            raise ValueError(f"parameter(s) {', '.join(twice)} given both in {name}(...) and separately")
+        overrides = {**given, **overrides}
     key = name[:-1] if name.endswith("_") else name
     if key not in _NAMES:
         raise ValueError(f"unknown initializer name {name!r}; known: {', '.join(available())}")

@@ -34,7 +34,7 @@ import numpy as np
 
 from .. import schemes as _schemes
 
-from .._buffers import _BF16
+from .._buffers import _BF16, FLOAT8
 
 __all__ = ["TensorSpec", "CheckpointSpec", "load_spec", "parse_spec", "resolve_dtype", "DTYPES"]
 
@@ -44,12 +44,16 @@ DTYPES = {
     "float32": (np.dtype(np.float32), "F32"),
     "float16": (np.dtype(np.float16), "F16"),
     "bfloat16": (_BF16, "BF16"),
+    # OCP FP8, safetensors' names for them
+    "float8_e4m3fn": (FLOAT8["float8_e4m3fn"], "F8_E4M3"),
+    "float8_e5m2": (FLOAT8["float8_e5m2"], "F8_E5M2"),
 }
 _ALIASES = {
     "f64": "float64", "fp64": "float64", "double": "float64",
     "f32": "float32", "fp32": "float32", "float": "float32",
     "f16": "float16", "fp16": "float16", "half": "float16",
     "bf16": "bfloat16",
+    "f8_e4m3": "float8_e4m3fn", "float8_e4m3": "float8_e4m3fn", "f8_e5m2": "float8_e5m2",
 }
 _MAX_BYTES = 2**62  # far beyond any disk; keeps every offset inside int64
 

@@ -4,30 +4,32 @@ from __future__ import annotations
 
 
 def _param(text):
+    from weightinit._scheme_text import parse_value
     if "=" not in text:
         raise ValueError(f"--param must be KEY=VALUE, got {text!r}")
     k, v = text.split("=", 1)
-    try:
-        val = float(v)
-    except ValueError:
-        val = v
-    return k.strip(), val
+    return k.strip(), parse_value(v)   # same values as the NAME(key=value) notation
 
 
 def register(sub) -> None:
     from weightinit.diagnostics import ACTIVATIONS
     p = sub.add_parser("diagnose", help="check how a scheme propagates signals through a deep MLP",
                        description=__doc__)
-    p.add_argument("--activation", default="relu", choices=ACTIVATIONS)
-    p.add_argument("--scheme", default="he_normal", help="scheme name, e.g. he_normal, xavier_normal, normal")
+    p.add_argument("--activation", default="relu", choices=ACTIVATIONS,
+                   help="nonlinearity after every layer (default relu)")
+    p.add_argument("--scheme", default="he_normal", metavar="SCHEME",
+                   help="weight scheme: a name (he_normal, xavier_normal, normal, ...) or the notation "
+                        "`weightinit inspect` prints, e.g. 'normal(std=0.01)' (default he_normal)")
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="scheme parameter, repeatable (e.g. --scheme normal --param std=0.01)")
     p.add_argument("--depth", type=int, default=20, help="number of layers (default 20)")
     p.add_argument("--width", type=int, default=256, help="units per layer (default 256)")
     p.add_argument("--input-dim", type=int, default=None, help="input width (default: --width)")
     p.add_argument("--batch", type=int, default=1000, help="random N(0,1) inputs (default 1000)")
-    p.add_argument("--bias", default="zeros", help="bias scheme name (default zeros)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--bias", default="zeros", metavar="SCHEME",
+                   help="bias scheme, a name or NAME(key=value, ...) (default zeros)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the weights and of the random inputs (default 0); same seed, same table")
     p.add_argument("--plot", default=None, metavar="PNG", help="write std/gradient-per-layer curves to this PNG")
     p.set_defaults(func=run)
 

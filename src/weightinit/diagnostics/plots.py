@@ -136,6 +136,7 @@ def plot_std_per_layer(path, reports, *, labels=None, dpi=80, figsize=(11, 4)):
     a2.set_title("backward: gradient signal per layer")
     for a in (a1, a2):
         a.grid(True, which="both", alpha=0.3)
+        a.xaxis.set_major_locator(plt.MaxNLocator(integer=True))  # layers are whole numbers
     a1.legend(fontsize=7)
     fig.tight_layout()
     return _save(fig, path, dpi)

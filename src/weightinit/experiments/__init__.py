@@ -7,11 +7,13 @@ EXPERIMENTS = {"xavier-vs-he": "weightinit.experiments.xavier_vs_he"}
 
 
 def add_subparsers(parser):
+    import argparse
     import importlib
     sub = parser.add_subparsers(dest="experiment", required=True)
     for name, mod in EXPERIMENTS.items():
         m = importlib.import_module(mod)
-        p = sub.add_parser(name, help=m.__doc__.splitlines()[0], description=m.__doc__)
+        p = sub.add_parser(name, help=m.__doc__.split("\n\n")[0].replace("\n", " "), description=m.__doc__,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         m.add_arguments(p)
         p.set_defaults(experiment_func=m.run_cli)
     return sub

@@ -26,10 +26,13 @@ def _torch():
 def _fill(param, scheme, seed, stream):
     """Fill a torch Parameter in place with `scheme` via a float numpy buffer."""
     torch = _torch()
+    from .functional import check_writable, mark_written
     with torch.no_grad():
+        check_writable(param)
         t = param.detach()
         if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) and t.is_contiguous():
             scheme.init_(t.numpy(), seed=seed, stream=stream)
+            mark_written(t)  # written behind autograd's back: bump the version like an in-place op
         else:
             buf = np.empty(tuple(t.shape), np.float32 if t.dtype != torch.float64 else np.float64)
             scheme.init_(buf, seed=seed, stream=stream)

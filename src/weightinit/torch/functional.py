@@ -4,12 +4,20 @@ Same names, signatures and defaults as ``torch.nn.init``; the values come from
 weightinit's samplers (multithreaded, bit-reproducible) instead of torch's.
 
 Tensors
-    CPU tensors of float16, bfloat16, float32 and float64 are written in place,
+    CPU tensors of float16, bfloat16, float32, float64 and float8 (e4m3fn, e5m2; computed
+    in float32, rounded once) are written in place,
     without a copy when contiguous. Non-contiguous views (``w[:, :10]``) are filled
     through a contiguous temporary and ``copy_``. Tensors on other devices (CUDA,
     MPS, ...) are filled on the CPU and copied to the device. Element ``i`` (in
     row-major order of the tensor's shape) gets the same value in every case.
     Other dtypes raise TypeError.
+
+Autograd
+    Every write is seen by autograd as torch's own in-place init is: the tensor's
+    version counter moves (zero-copy writes bump it explicitly), so a backward pass
+    through a value saved before the re-initialization raises "modified by an inplace
+    operation". Inference tensors can be written only inside ``torch.inference_mode()``
+    (RuntimeError otherwise, and nothing is written).
 
 Seeds and generators
     Each random call draws one 64-bit seed from ``generator`` (or, when it is None,
@@ -32,7 +40,12 @@ Differences from torch.nn.init
     - the values differ (another generator); distributions and parameters are the same;
     - ``trunc_normal_`` is exact for any [a, b] (no "more than 2 std" warning needed);
     - ``xavier_*`` on zero-element tensors warn and do nothing (torch may divide by zero);
-    - ``uniform_`` needs ``a <= b`` and ``normal_`` ``std >= 0`` (ValueError; torch: RuntimeError).
+    - ``uniform_`` needs ``a <= b`` and ``normal_`` ``std >= 0`` (ValueError; torch: RuntimeError);
+      parameters whose samples would overflow the tensor's dtype (``std=1e39`` in float32,
+      ``std=100`` in float8_e4m3fn) are a ValueError naming them, where torch writes inf;
+    - complex tensors: the same laws as torch (circular ``normal_``, per-part ``uniform_``
+      and ``*_uniform_``), and ``orthogonal_`` gives a Haar unitary matrix where
+      torch.nn.init raises.
 
 ``init_module_(module, seed=0)`` re-initializes a whole model reproducibly.
 """
@@ -55,6 +68,10 @@ __all__ = [
 ]
 
 _SUPPORTED = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+# float8 tensors share memory with ml_dtypes arrays through a uint8 view
+_FLOAT8 = {getattr(torch, n): n for n in ("float8_e4m3fn", "float8_e5m2") if hasattr(torch, n)}
+_SUPPORTED += tuple(_FLOAT8)
+_COMPLEX = (torch.complex64, torch.complex128)
 
 
 # ---------------------------------------------------------------- plumbing
@@ -74,10 +91,30 @@ def _threads():
     return None if os.environ.get("WEIGHTINIT_NUM_THREADS", "").strip() else torch.get_num_threads()
 
 
-def _check_tensor(tensor):
+def _check_tensor(tensor, complex_ok=False):
     _check_is_tensor(tensor)
+    if complex_ok and tensor.dtype in _COMPLEX:
+        return
     if tensor.dtype not in _SUPPORTED:
-        raise TypeError(f"tensor must have dtype float16, bfloat16, float32 or float64, got {tensor.dtype}")
+        extra = " (complex tensors: all but trunc_normal_)" if tensor.is_complex() else ""
+        raise TypeError(f"tensor must have dtype float16, bfloat16, float32, float64, float8_e4m3fn or "
+                        f"float8_e5m2, got {tensor.dtype}{extra}")
+
+
+def check_writable(tensor):
+    """Refuse what torch's own in-place ops refuse, before anything is written: an
+    inference tensor outside inference mode (torch raises the same RuntimeError)."""
+    if tensor.is_inference() and not torch.is_inference_mode_enabled():
+        raise RuntimeError("Inplace update to inference tensor outside InferenceMode is not allowed: "
+                           "clone the tensor first, or call the initializer inside torch.inference_mode()")
+
+
+def mark_written(t):
+    """Tell autograd that `t` was modified in place behind its back (through numpy):
+    bump its version counter (shared with every view and detached alias), so that a
+    backward pass through a saved copy of the old values raises, as after torch's own
+    in-place init. Costs no pass over the data."""
+    torch.autograd.graph.increment_version(t)
 
 
 def _as_numpy(t):
@@ -85,6 +122,9 @@ def _as_numpy(t):
     if t.dtype == torch.bfloat16:
         import ml_dtypes
         return t.view(torch.int16).numpy().view(ml_dtypes.bfloat16)
+    if t.dtype in _FLOAT8:
+        import ml_dtypes
+        return t.view(torch.uint8).numpy().view(getattr(ml_dtypes, _FLOAT8[t.dtype]))
     return t.numpy()
 
 
@@ -92,21 +132,27 @@ def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
     """Fill the torch `tensor` in place with a weightinit `scheme` from (seed, stream); returns it."""
     if threads is None:
         threads = _threads()
+    check_writable(tensor)
     with torch.no_grad():
         if tensor.is_meta or tensor.numel() == 0:
             return tensor
         t = tensor.detach()
-        if t.device.type == "cpu" and t.is_contiguous():
+        if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj():
+            # zero-copy: the kernel writes the tensor's own memory, so autograd must be told
             scheme.init_(_as_numpy(t), seed=seed, stream=stream, threads=threads)
-        else:
+            mark_written(t)
+        else:  # copy_ is a torch in-place op: it checks and bumps the version itself
             tmp = torch.empty(t.shape, dtype=t.dtype)  # contiguous, on the CPU
             scheme.init_(_as_numpy(tmp), seed=seed, stream=stream, threads=threads)
             t.copy_(tmp)
     return tensor
 
 
-def _random(tensor, scheme, generator):
-    _check_tensor(tensor)
+def _random(tensor, scheme, generator, complex_ok=True):
+    _check_tensor(tensor, complex_ok)
+    if tensor.is_complex() and isinstance(scheme, _s.VarianceScaling) and scheme.distribution == "uniform":
+        # torch's complex uniform inits draw each part from U(-b, b) (JAX's disk is the scheme's own)
+        scheme = _s.Uniform(*scheme.plan(tuple(tensor.shape))[1])
     if tensor.is_meta:  # nothing to fill; torch draws nothing either
         return tensor
     return apply_scheme_(tensor, scheme, seed_from_generator(generator))
@@ -114,7 +160,7 @@ def _random(tensor, scheme, generator):
 
 def _fan_scheme(tensor, make):
     """Check the tensor; None (after torch's warning) for zero-element tensors."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)
     if warn_if_empty(tuple(tensor.shape), stacklevel=4):
         return None
     return make()
@@ -130,14 +176,28 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
     tensor(...)
     """
     if a == b:  # torch allows a degenerate interval
-        _check_tensor(tensor)
+        _check_tensor(tensor, complex_ok=True)
         seed_from_generator(generator)
         return constant_(tensor, a)
     return _random(tensor, _s.Uniform(a, b), generator)
 
 
+class _ComplexNormal:
+    """torch's complex normal_: each part N(mean, std^2 / 2) (mean added to both parts)."""
+
+    def __init__(self, mean, std):
+        self.mean, self.std = _s.Normal(mean, std).mean, std   # the scheme checks them
+
+    def init_(self, out, *, seed, stream, threads):
+        from .._sampling import normal_
+        return normal_(out, complex(self.mean, self.mean), self.std, seed=seed, stream=stream, threads=threads)
+
+
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
-    r"""Fill `tensor` with values from :math:`N(\text{mean}, \text{std}^2)`."""
+    r"""Fill `tensor` with values from :math:`N(\text{mean}, \text{std}^2)`; complex
+    tensors as torch: circular, each part :math:`N(\text{mean}, \text{std}^2/2)`."""
+    if isinstance(tensor, torch.Tensor) and tensor.is_complex():
+        return _random(tensor, _ComplexNormal(mean, std), generator)
     return _random(tensor, _s.Normal(mean, std), generator)
 
 
@@ -145,7 +205,7 @@ def trunc_normal_(tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, 
                   generator=None):
     r"""Fill `tensor` with :math:`N(\text{mean}, \text{std}^2)` truncated to [a, b]
     (absolute bounds). Exact by inversion for any interval."""
-    return _random(tensor, _s.TruncatedNormal(mean, std, a, b), generator)
+    return _random(tensor, _s.TruncatedNormal(mean, std, a, b), generator, complex_ok=False)
 
 
 def _check_is_tensor(tensor):
@@ -156,6 +216,7 @@ def _check_is_tensor(tensor):
 def constant_(tensor, val: float):
     """Fill `tensor` with `val` (any dtype, as torch: it draws nothing)."""
     _check_is_tensor(tensor)
+    check_writable(tensor)  # torch's fill_ writes an inference tensor before raising
     with torch.no_grad():
         return tensor.fill_(val)
 
@@ -168,13 +229,14 @@ def ones_(tensor):
 def zeros_(tensor):
     """Fill `tensor` with zeros."""
     _check_is_tensor(tensor)
+    check_writable(tensor)
     with torch.no_grad():
         return tensor.zero_()
 
 
 def eye_(tensor):
     """Fill the 2-D `tensor` with the identity matrix."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return apply_scheme_(tensor, _s.Eye(), seed=0)
@@ -182,12 +244,13 @@ def eye_(tensor):
 
 def dirac_(tensor, groups=1):
     """Fill the {3, 4, 5}-D `tensor` with the Dirac delta (identity convolution), per group."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)
     if tensor.ndim not in (3, 4, 5):
         raise ValueError("Only tensors with 3, 4, or 5 dimensions are supported")
+    scheme = _s.Dirac(groups)  # validates groups (a positive int) before it divides anything
     if tensor.size(0) % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
-    return apply_scheme_(tensor, _s.Dirac(groups), seed=0)
+    return apply_scheme_(tensor, scheme, seed=0)
 
 
 def xavier_uniform_(tensor, gain: float = 1.0, generator=None):
@@ -220,7 +283,7 @@ def kaiming_normal_(tensor, a: float = 0, mode: str = "fan_in", nonlinearity: st
 def orthogonal_(tensor, gain: float = 1, generator=None):
     """Fill `tensor` (>= 2-D, trailing dimensions flattened) with a (semi-)orthogonal
     matrix times `gain` (Saxe et al., 2013)."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)     # complex: Haar unitary (torch.nn.init fails there)
     if tensor.ndim < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
@@ -231,7 +294,7 @@ def orthogonal_(tensor, gain: float = 1, generator=None):
 def sparse_(tensor, sparsity: float, std: float = 0.01, generator=None):
     """Fill the 2-D `tensor` with N(0, std²) and ``ceil(sparsity * rows)`` zeros per
     column (Martens, 2010)."""
-    _check_tensor(tensor)
+    _check_tensor(tensor, complex_ok=True)
     if tensor.ndim != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
     return _random(tensor, _s.Sparse(sparsity, std), generator)

@@ -1,0 +1,122 @@
+/* Haar-distributed unitary matrices: the complex form of Stewart's (1980)
+ * Householder product (see householder.h). Unblocked: one reflector at a time,
+ * each applied column by column; columns are independent, so threads share
+ * them out and every entry is computed by the same operations in the same order
+ * whatever the thread count. Complex numbers are (re, im) pairs of doubles with
+ * explicit arithmetic (no C complex types: their multiplication may take
+ * library slow paths), computed in float64 for complex64 and complex128 alike
+ * and rounded once to the output. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "householder.h"
+
+#define RE(a, k) (a)[2 * (k)]
+#define IM(a, k) (a)[2 * (k) + 1]
+#define MIN_PAR_WORK 32768   /* entries per reflector below which one thread is faster */
+
+/* x (len complex entries) -> v, tau, phase: H = I - tau v v^H maps x to
+ * -phase * ||x|| e_1, with phase = x_0 / |x_0| (1 when x_0 = 0); v overwrites x. */
+static void reflector(double *x, int64_t len, double *tau, double *ph_re, double *ph_im) {
+    double ss = 0.0;
+    for (int64_t i = 0; i < len; i++) ss += RE(x, i) * RE(x, i) + IM(x, i) * IM(x, i);
+    double norm = sqrt(ss), a0 = hypot(RE(x, 0), IM(x, 0));
+    double pr = a0 > 0 ? RE(x, 0) / a0 : 1.0, pi = a0 > 0 ? IM(x, 0) / a0 : 0.0;
+    *ph_re = pr; *ph_im = pi;
+    if (norm == 0.0) { *tau = 0.0; return; }
+    /* v_0 = x_0 + phase ||x|| = phase (|x_0| + ||x||): no cancellation */
+    RE(x, 0) = pr * (a0 + norm);
+    IM(x, 0) = pi * (a0 + norm);
+    *tau = 1.0 / (norm * (norm + a0));          /* 2 / (v^H v) */
+}
+
+/* C[j:, c] -= tau v (v^H C[j:, c]) for one column c of the column-major Q.
+ * The dot product keeps 4 partial sums (entry i goes to sum i mod 4), added in
+ * a fixed order at the end: the loop vectorizes and the bits stay fixed. */
+static void apply_column(const double *v, int64_t len, double tau, double *col) {
+    double pr[4] = {0, 0, 0, 0}, pi[4] = {0, 0, 0, 0};
+    int64_t body = len & ~(int64_t)3;
+    for (int64_t i = 0; i < body; i += 4)        /* w = v^H col */
+        for (int k = 0; k < 4; k++) {
+            pr[k] += RE(v, i + k) * RE(col, i + k) + IM(v, i + k) * IM(col, i + k);
+            pi[k] += RE(v, i + k) * IM(col, i + k) - IM(v, i + k) * RE(col, i + k);
+        }
+    for (int64_t i = body; i < len; i++) {
+        pr[i - body] += RE(v, i) * RE(col, i) + IM(v, i) * IM(col, i);
+        pi[i - body] += RE(v, i) * IM(col, i) - IM(v, i) * RE(col, i);
+    }
+    double wr = ((pr[0] + pr[1]) + (pr[2] + pr[3])) * tau, wi = ((pi[0] + pi[1]) + (pi[2] + pi[3])) * tau;
+    for (int64_t i = 0; i < len; i++) {          /* col -= v w */
+        double vr = RE(v, i), vi = IM(v, i);
+        RE(col, i) -= vr * wr - vi * wi;
+        IM(col, i) -= vr * wi + vi * wr;
+    }
+}
+
+/* The M x N Gaussian sample matrix (column-major, complex entry i of column j at
+ * flat j*M + i): parts of the float32 normal stream for complex64 (dtype WI_F32),
+ * of the float64 one for complex128, widened to float64. */
+static int gaussian(double *g, int64_t M, int64_t N, const wi_orthogonal_request *r, int threads) {
+    wi_fill_request fr;
+    memset(&fr, 0, sizeof fr);
+    fr.n = 2 * (uint64_t)M * (uint64_t)N;
+    fr.seed = r->seed; fr.stream = r->stream; fr.dtype = r->dtype; fr.dist = WI_NORMAL;
+    fr.params[0] = 0.0; fr.params[1] = 1.0; fr.threads = threads; fr.isa = r->isa;
+    if (r->dtype == WI_F64) { fr.out = g; return wi_fill(&fr); }
+    float *f = malloc(fr.n * sizeof(float));
+    if (!f) return WI_ENOMEM;
+    fr.out = f;
+    int code = wi_fill(&fr);
+    for (uint64_t k = 0; !code && k < fr.n; k++) g[k] = (double)f[k];
+    free(f);
+    return code;
+}
+
+int wi_orthogonal_complex(const wi_orthogonal_request *r) {
+    if (r->dtype != WI_F32 && r->dtype != WI_F64) return WI_EDTYPE;
+    if (!isfinite(r->gain)) return WI_EPARAM;
+    if (r->rows == 0 || r->cols == 0) return WI_OK;
+    uint64_t rows = r->rows, cols = r->cols;
+    if (rows > (uint64_t)INT64_MAX / cols / 32) return WI_ERANGE;
+    int64_t M = (int64_t)(rows >= cols ? rows : cols), N = (int64_t)(rows >= cols ? cols : rows);
+    int threads = r->threads < 1 ? 1 : r->threads;
+    size_t bytes = (size_t)M * (size_t)N * 2 * sizeof(double);
+    double *g = malloc(bytes), *q = malloc(bytes);
+    double *tau = malloc((size_t)N * 3 * sizeof(double));
+    if (!g || !q || !tau) { free(g); free(q); free(tau); return WI_ENOMEM; }
+    int code = gaussian(g, M, N, r, threads);
+    if (code) { free(g); free(q); free(tau); return code; }
+    /* reflectors in place of the lower part of each column of g */
+    for (int64_t j = 0; j < N; j++)
+        reflector(g + 2 * (j * M + j), M - j, &tau[3 * j], &tau[3 * j + 1], &tau[3 * j + 2]);
+    /* Q = H_0 ... H_{N-1} [I; 0], accumulated from the last reflector */
+    memset(q, 0, bytes);
+    for (int64_t j = 0; j < N; j++) RE(q, j * M + j) = 1.0;
+    for (int64_t j = N - 1; j >= 0; j--) {
+        const double *v = g + 2 * (j * M + j);
+        double t = tau[3 * j];
+        int64_t len = M - j, ncol = N - j;
+        int nt = (double)len * (double)ncol < MIN_PAR_WORK ? 1 : threads;
+        (void)nt;
+        #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t c = j; c < N; c++) apply_column(v, len, t, q + 2 * (c * M + j));
+    }
+    /* D = diag(-phase_j) makes diag(R) positive: the law of the Gaussian's Q factor */
+    double *o64 = (double *)r->out;
+    float *o32 = (float *)r->out;
+    const int wide = r->dtype == WI_F64;
+    const double gain = r->gain;
+    for (int64_t c = 0; c < N; c++) {
+        double dr = -tau[3 * c + 1] * gain, di = -tau[3 * c + 2] * gain;
+        for (int64_t i = 0; i < M; i++) {
+            double a = RE(q, c * M + i), b = IM(q, c * M + i);
+            double yr = a * dr - b * di, yi = a * di + b * dr;
+            /* rows >= cols: out[i][c]; else out = Q^T: out[c][i] */
+            int64_t k = rows >= cols ? i * N + c : c * M + i;
+            if (wide) { o64[2 * k] = yr; o64[2 * k + 1] = yi; }
+            else { o32[2 * k] = (float)yr; o32[2 * k + 1] = (float)yi; }
+        }
+    }
+    free(g); free(q); free(tau);
+    return WI_OK;
+}
