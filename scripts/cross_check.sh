@@ -20,7 +20,11 @@ fi
 # the flags of cmake/CoreLibrary.cmake's portable variants: strict IEEE, no contraction
 flags=(-std=c11 -O2 -ffp-contract=off -fno-math-errno -fno-trapping-math -Wall -Wextra -Werror -fopenmp
        -I"$root/csrc")
-src=("$root/csrc/fill.c" "$root/csrc/dispatch.c" "$root/csrc/householder.c" "$root/tests/c/golden_driver.c")
+# every C file of the core; the per-ISA kernel files are compiled below as their scalar variant
+src=("$root/tests/c/golden_driver.c")
+for f in "$root"/csrc/*.c; do
+  case $(basename "$f") in fill_kernels.c|hh_kernels.c) ;; *) src+=("$f") ;; esac
+done
 variants=(-DWI_ISA_SUFFIX=scalar -fno-tree-vectorize)
 mkdir -p "$out/native" "$out/$arch" "$out/obj"
 build() {  # $1: compiler, $2: output binary

@@ -109,7 +109,8 @@ def test_create_existing_target_then_overwrite_and_resume(tmp_path, capsys, monk
     args = ["create", str(tmp_path / "s.toml"), "-o", str(out), "-q"]
     assert main(args) == 0
     first = out.read_bytes()
-    assert main(args) == 2 and "already exists" in capsys.readouterr().err
+    err = capsys.readouterr().err if main(args) == 2 else ""
+    assert "already exists (pass --overwrite to replace it)" in err and "overwrite=True" not in err
     assert main(args + ["--overwrite"]) == 0 and out.read_bytes() == first
     out.unlink()
     monkeypatch.setattr(writer, "CHUNK_BYTES", 4096)

@@ -160,7 +160,7 @@ def test_sigint_is_one_line_exit_130_and_resumes(tmp_path, refs):
     spec_path = tmp_path / "spec.json"
     spec_path.write_text(json.dumps(child_spec(2)))
     script = ("import sys, time; from weightinit.checkpoint import writer; "
-              "writer._chunk_hook = lambda g: time.sleep(0.05); "
+              "writer.CHUNK_BYTES = 4096; writer._chunk_hook = lambda g: time.sleep(0.1); "
               "from weightinit.cli import main; "
               f"sys.exit(main(['create', {str(spec_path)!r}, '-o', {str(d)!r}]))")
     p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -40,11 +40,19 @@ from .publish import (Staging, TargetLock, check_space, lock_name, old_checkpoin
                       roll_forward, staging_name, _human)
 from .spec import DTYPES, CheckpointSpec, load_spec, parse_spec, resolve_dtype, validate
 
-__all__ = ["create_checkpoint", "parse_size", "CheckpointResult"]
+__all__ = ["create_checkpoint", "parse_size", "CheckpointResult", "TargetExistsError"]
 
 CHUNK_BYTES = 32 << 20         # largest piece filled at once (two such buffers are in use)
 CHECKPOINT_BYTES = 1 << 30     # resume point (fsync + sidecar) at least this often
 _chunk_hook = None             # tests: called with the global chunk index after each chunk
+
+
+class TargetExistsError(FileExistsError):
+    """A file of the checkpoint exists and overwrite was not asked for; `target` names it."""
+
+    def __init__(self, target: str, message: str):
+        super().__init__(message)
+        self.target = target
 
 
 @dataclass
@@ -199,7 +207,7 @@ def _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, thre
     if not overwrite:
         for t in plan.targets():
             if os.path.lexists(t):
-                raise FileExistsError(f"{t} already exists (pass overwrite=True / --overwrite to replace it)")
+                raise TargetExistsError(t, f"{t} already exists (pass overwrite=True to replace it)")
 
     sizes = [f.size for f in plan.files] + [len(d) for _, d in plan.small] + [len(_progress.encode(
         digest, seed, ["0" * 16] * num_chunks))]

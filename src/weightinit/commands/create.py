@@ -22,9 +22,13 @@ def register(sub) -> None:
                    help="override one config key (value parsed as JSON), e.g. --set num_hidden_layers=2")
     p.add_argument("--tokenizer", metavar="DIR", help="copy the tokenizer files of this local directory")
     p.add_argument("--seed", type=int, default=None, help="global seed (default: the spec's, else random)")
-    p.add_argument("--dtype", default=None, help="default dtype: float32, bfloat16, float16, float64")
+    p.add_argument("--dtype", default=None,
+                   help="default dtype of the tensors: float32, bfloat16, float16, float64, float8_e4m3fn or "
+                        "float8_e5m2 (default: the config's or the spec's)")
     p.add_argument("--threads", type=int, default=None, help="threads of the fill kernels (default: all cores)")
-    p.add_argument("--max-shard-size", default=None, metavar="SIZE", help="e.g. 5GB (10**9 bytes) or 4GiB")
+    p.add_argument("--max-shard-size", default=None, metavar="SIZE",
+                   help="split the weights into shards of at most SIZE plus an index, as save_pretrained does "
+                        "(e.g. 5GB = 10**9 bytes, or 4GiB); a larger tensor gets a shard of its own")
     p.add_argument("--format", default="safetensors", choices=["safetensors", "npy"],
                    help="safetensors (default) or one .npy per tensor")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run into the same PATH")
@@ -89,6 +93,7 @@ def _same_file(a, b) -> bool:
 
 def run(args) -> int:
     from weightinit.checkpoint import PRESETS, create_checkpoint, load_spec, preset
+    from weightinit.checkpoint.writer import TargetExistsError
 
     target = args.spec
     if target is None:
@@ -120,9 +125,12 @@ def run(args) -> int:
         if not directory:
             raise ValueError("--tokenizer needs a directory as --output")
         spec.files.update(tokenizer_files(args.tokenizer))
-    create_checkpoint(spec, args.output, seed=args.seed, dtype=args.dtype, threads=args.threads,
-                      max_shard_size=args.max_shard_size, progress=not args.quiet, resume=args.resume,
-                      format=args.format, overwrite=args.overwrite)
+    try:
+        create_checkpoint(spec, args.output, seed=args.seed, dtype=args.dtype, threads=args.threads,
+                          max_shard_size=args.max_shard_size, progress=not args.quiet, resume=args.resume,
+                          format=args.format, overwrite=args.overwrite)
+    except TargetExistsError as exc:   # the same refusal, in the command's words
+        raise FileExistsError(f"{exc.target} already exists (pass --overwrite to replace it)") from None
     if directory and not args.quiet and not args.tokenizer:
         print("weightinit: no tokenizer was written (pass --tokenizer DIR to copy one)", file=sys.stderr)
     return 0

@@ -38,11 +38,12 @@ def run(args) -> int:
         print("  ".join(f"{k}={v}" for k, v in meta.items()))
     wname = max([len(r["name"]) for r in rows] + [6])
     wsch = max([len(_scheme_str(r["scheme"])) for r in rows] + [6])
-    print(f"{'tensor':<{wname}}  {'dtype':<8} {'shape':<16} {'scheme':<{wsch}} {'exp.std':>10}"
+    wdt = max([len(r["dtype"]) for r in rows] + [8])
+    print(f"{'tensor':<{wname}}  {'dtype':<{wdt}} {'shape':<16} {'scheme':<{wsch}} {'exp.std':>10}"
           f"{'mean':>11}{'std':>11}{'min':>11}{'max':>11}")
     for r in rows:
         shape = "x".join(map(str, r["shape"])) or "()"
-        print(f"{r['name']:<{wname}}  {r['dtype']:<8} {shape:<16} {_scheme_str(r['scheme']):<{wsch}} "
+        print(f"{r['name']:<{wname}}  {r['dtype']:<{wdt}} {shape:<16} {_scheme_str(r['scheme']):<{wsch}} "
               f"{_f(r['expected_std'])} {_f(r.get('mean'))} {_f(r.get('std'))} {_f(r.get('min'))} {_f(r.get('max'))}")
     total = sum(math.prod(r["shape"]) for r in rows)
     print(f"{len(rows)} tensors, {total:,} parameters")
