@@ -15,6 +15,8 @@ from ._threads import resolve_threads
 
 __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "philox4x32"]
 
+SLICE_ELEMENTS = 1 << 21   # per thread: a slice takes at most ~0.1 s (30 ns per element, one thread)
+
 
 def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=None):
     """One C fill; `checks`: the (dist, params) range checks to run first (default
@@ -28,8 +30,16 @@ def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=N
     if n > 2**64 - off:
         raise ValueError(f"offset + out.size must be below 2**64, got offset={off}, size={n}")
     th = resolve_threads(threads)
+    item = out.itemsize
+    # Long fills go in slices, so that Ctrl-C (handled between the C calls) arrives
+    # within a slice's time (<= 0.1 s on the slowest path); by the stream contract the
+    # bits do not depend on the slicing. A KeyboardInterrupt leaves the first slices
+    # filled and the rest of `out` as it was.
+    step = SLICE_ELEMENTS * th
     try:
-        _core.fill(dist, ptr, n, dt, params, s, st, off, th, isa_code())
+        for start in range(0, n, step) if n else (0,):
+            _core.fill(dist, ptr + start * item, min(step, n - start), dt, params, s, st, off + start, th,
+                       isa_code())
     except ValueError as exc:
         if str(exc).startswith("no value of the output dtype"):  # the C core cannot name them
             lo, hi = ("low", "high") if dist == "uniform" else ("a", "b")
