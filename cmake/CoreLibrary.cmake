@@ -10,7 +10,8 @@ if(WEIGHTINIT_SANITIZE)
   list(APPEND WI_CFLAGS ${WI_SAN})
 endif()
 
-add_library(weightinit_core STATIC csrc/fill.c csrc/dispatch.c csrc/householder.c csrc/householder_complex.c)
+add_library(weightinit_core STATIC csrc/fill.c csrc/dispatch.c csrc/householder.c csrc/householder_complex.c
+            csrc/region.c)
 set_target_properties(weightinit_core PROPERTIES POSITION_INDEPENDENT_CODE ON)
 target_include_directories(weightinit_core PUBLIC ${CMAKE_CURRENT_SOURCE_DIR}/csrc)
 target_compile_options(weightinit_core PRIVATE ${WI_CFLAGS})

@@ -33,7 +33,7 @@ DTYPE_CODES = {"float64": WI_F64, "float32": WI_F32, "float16": WI_F16, "bfloat1
 DIST_CODES = {"uniform": WI_UNIFORM, "normal": WI_NORMAL, "trunc_normal": WI_TRUNC_NORMAL,
               "disk": WI_DISK, "disk_trunc_normal": WI_DISK_TRUNC_NORMAL}
 
-_ERROR_TYPES = {1: TypeError, 2: ValueError, 3: ValueError, 4: ValueError, 5: ValueError}
+_ERROR_TYPES = {1: TypeError, 2: ValueError, 3: ValueError, 4: ValueError, 5: ValueError, 7: ValueError}
 
 
 cdef _check(int code):
@@ -106,3 +106,4 @@ def have_openmp():
 
 # Further kernels bind here, one .pxi per concern.
 include "_linalg.pxi"
+include "_region.pxi"

@@ -9,6 +9,7 @@ import numpy as np
 from . import _core, _limits
 from ._buffers import complex_parts, writable_buffer
 from ._checks import real as _real
+from ._regions import resolve_region
 from ._simd import isa_code
 from ._streams import resolve_offset, resolve_seed, stream_id
 from ._threads import resolve_threads
@@ -18,14 +19,18 @@ __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_
 SLICE_ELEMENTS = 1 << 21   # per thread: a slice takes at most ~0.1 s (30 ns per element, one thread)
 
 
-def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=None):
+def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=None, region=None):
     """One C fill; `checks`: the (dist, params) range checks to run first (default
-    this call's own)."""
+    this call's own); `region`: (global_shape, start) of a block (weightinit._regions)."""
     ptr, n, dt = writable_buffer(out)
     for cd, cp in checks or [(dist, params)]:
         _limits.check(cd, cp, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
+    if region is not None:
+        _core.fill_region(dist, ptr, dt, params, s, st, region[0], region[1], tuple(out.shape),
+                          resolve_threads(threads), isa_code())
+        return out
     off = resolve_offset(offset)
     if n > 2**64 - off:
         raise ValueError(f"offset + out.size must be below 2**64, got offset={off}, size={n}")
@@ -49,7 +54,16 @@ def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=N
     return out
 
 
-def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=None):
+def _region(out, global_shape, offset, parts):
+    """The (global_shape, start) of a block fill, or None; complex blocks are not
+    supported yet."""
+    region = resolve_region(out, global_shape, offset) if hasattr(out, "shape") else None
+    if region is not None and parts is not None:
+        raise TypeError("global_shape= (block fills) does not take complex outputs yet")
+    return region
+
+
+def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=None, global_shape=None):
     r"""Fill `out` in place with samples from the uniform distribution on [low, high).
 
     Element ``i`` of the logical tensor is ``low + (high - low) * u_i`` with ``u_i``
@@ -72,9 +86,15 @@ def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=N
         In ``[0, 2**64)``; None draws one from the OS.
     stream : int or str
         Independent stream; a str (e.g. a parameter name) is hashed.
-    offset : int
+    offset : int or tuple of int
         Flat index of ``out[0]`` within the logical tensor: filling chunks with
-        increasing offsets equals filling the whole tensor, bit for bit.
+        increasing offsets equals filling the whole tensor, bit for bit. With
+        `global_shape`, a tuple of start indices, one per dimension.
+    global_shape : tuple of int or None
+        The shape of the whole tensor of which `out` is the block
+        ``[offset[0]:offset[0] + out.shape[0], ...]``: `out` receives exactly that block
+        of the whole fill (a shard of a sharded parameter, a Dask block), and nothing
+        beyond it is computed.
     threads : int or None
         None uses ``WEIGHTINIT_NUM_THREADS`` or every usable core. The result does
         not depend on it.
@@ -93,10 +113,11 @@ def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=N
     if not high > low:
         raise ValueError(f"high must be greater than low, got low={low}, high={high}")
     parts = complex_parts(out)
+    region = _region(out, global_shape, offset, parts)
     if parts is not None:   # complex: real and imaginary parts each U(low, high), as torch
         _fill("uniform", parts, (low, high), seed, stream, _part_offset(offset), threads)
         return out
-    return _fill("uniform", out, (low, high), seed, stream, offset, threads)
+    return _fill("uniform", out, (low, high), seed, stream, offset, threads, region=region)
 
 
 def _part_offset(offset):
@@ -115,7 +136,7 @@ def _complex(name, value):
     return complex(_real(name, value), 0.0)
 
 
-def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=None):
+def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=None, global_shape=None):
     r"""Fill `out` in place with samples from the normal distribution N(mean, std²).
 
     Box-Muller on Philox words: float32 arithmetic for float32/float16/bfloat16/float8
@@ -126,6 +147,7 @@ def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=No
     ``mean`` may be complex.
     """
     parts = complex_parts(out)
+    region = _region(out, global_shape, offset, parts)
     if parts is not None:   # circular: real and imaginary parts independent, each N(., std^2 / 2)
         m = _complex("mean", mean)
         std = _real("std", std)
@@ -139,7 +161,7 @@ def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=No
     std = _real("std", std)
     if std < 0:
         raise ValueError(f"std must be non-negative, got {std}")
-    return _fill("normal", out, (mean, std), seed, stream, offset, threads)
+    return _fill("normal", out, (mean, std), seed, stream, offset, threads, region=region)
 
 
 # E|z|^2 of a circular normal of E|z|^2 = 1 with |z| truncated to 2: |z|^2 is Exp(1)
@@ -171,7 +193,8 @@ def _disk_trunc_normal_(out, std, upper=2.0, *, seed, stream, offset, threads):
     return out
 
 
-def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0, offset=0, threads=None):
+def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0, offset=0, threads=None,
+                  global_shape=None):
     r"""Fill `out` in place with a normal N(mean, std²) truncated to [a, b].
 
     As in ``torch.nn.init.trunc_normal_``, ``a`` and ``b`` are absolute bounds and
@@ -195,7 +218,8 @@ def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0,
     if complex_parts(out) is not None:
         raise TypeError("trunc_normal_ has no complex form (neither has torch's); for a complex output use "
                         "normal_, or variance_scaling with distribution='truncated_normal' (|z| truncated)")
-    return _fill("trunc_normal", out, (mean, std, a, b), seed, stream, offset, threads)
+    region = _region(out, global_shape, offset, None)
+    return _fill("trunc_normal", out, (mean, std, a, b), seed, stream, offset, threads, region=region)
 
 
 def constant_(out, value, *, threads=None):

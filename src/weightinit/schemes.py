@@ -30,6 +30,7 @@ import numpy as np
 from . import _sampling, _scheme_text
 from ._buffers import complex_parts, writable_buffer
 from ._checks import real as _real
+from ._regions import resolve_region
 from ._streams import resolve_seed, stream_id, substream
 from .fans import LAYOUTS, calculate_gain, check_shape, compute_fans, warn_if_empty
 
@@ -131,8 +132,23 @@ class _Elementwise(Scheme):
         (mean, std), 'trunc_normal' (mean, std, a, b) or 'constant' (value,)."""
         raise NotImplementedError
 
-    def init_(self, out, *, seed=None, stream=0, threads=None):
+    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
+        """Fill `out`; with `global_shape` (and `offset`, its start indices) `out` is that
+        block of the tensor of `global_shape`: fans, gains and bounds come from the
+        global shape and the values equal the block of the whole tensor bit for bit."""
         _writable(out)
+        if global_shape is not None:
+            region = resolve_region(out, global_shape, 0 if offset is None else offset)
+            dist, params = self.plan(region[0])
+            if dist == "constant":
+                resolve_seed(seed), stream_id(stream)
+                _sampling.constant_(out, params[0], threads=threads)
+            else:
+                getattr(_sampling, dist + "_")(out, *params, seed=seed, stream=stream, offset=region[1],
+                                               global_shape=region[0], threads=threads)
+            return out
+        if offset is not None:
+            raise ValueError("offset (start indices of a block) needs global_shape= too")
         if self.warn_empty and warn_if_empty(out.shape):
             return out
         self._fill(out.reshape(-1), out.shape, 0, seed, stream, threads)
