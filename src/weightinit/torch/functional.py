@@ -128,10 +128,51 @@ def _as_numpy(t):
     return t.numpy()
 
 
+def _is_dtensor(tensor) -> bool:
+    dt = getattr(getattr(torch, "distributed", None), "tensor", None)
+    return dt is not None and isinstance(tensor, getattr(dt, "DTensor", ()))
+
+
+def _apply_dtensor_(tensor, scheme, seed, stream, threads):
+    """Each rank fills only its local shard, as the block of the global tensor that
+    DTensor's own placement arithmetic gives it: no communication, no full-size
+    temporary, and full_tensor() equals the single-process fill bit for bit."""
+    from torch.distributed.tensor import Replicate, Shard
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+    for p in tensor.placements:
+        if not isinstance(p, (Shard, Replicate)):
+            raise ValueError(f"DTensor placement {p} is not supported (Shard(d) and Replicate are): "
+                             "nothing was written")
+    if not getattr(scheme, "elementwise", False) or not hasattr(scheme, "plan"):
+        raise ValueError(f"scheme {getattr(scheme, 'name', type(scheme).__name__)!r} is not elementwise: a shard of "
+                         "it depends on the whole tensor, which DTensor fills do not support yet")
+    global_shape = tuple(tensor.shape)
+    local_shape, offset = compute_local_shape_and_global_offset(global_shape, tensor.device_mesh,
+                                                                tensor.placements)
+    local = tensor.to_local()
+    if local.numel() == 0:
+        return tensor
+    with torch.no_grad():
+        t = local.detach()
+        if t.device.type == "cpu" and t.is_contiguous():
+            scheme.init_(_as_numpy(t), seed=seed, stream=stream, threads=threads, global_shape=global_shape,
+                        offset=tuple(offset))
+            mark_written(t)
+        else:
+            tmp = torch.empty(t.shape, dtype=t.dtype)
+            scheme.init_(_as_numpy(tmp), seed=seed, stream=stream, threads=threads, global_shape=global_shape,
+                        offset=tuple(offset))
+            t.copy_(tmp)
+    return tensor
+
+
 def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
-    """Fill the torch `tensor` in place with a weightinit `scheme` from (seed, stream); returns it."""
+    """Fill the torch `tensor` in place with a weightinit `scheme` from (seed, stream); returns it.
+    A DTensor gets only its local shard filled (the same values as the whole tensor)."""
     if threads is None:
         threads = _threads()
+    if _is_dtensor(tensor):
+        return _apply_dtensor_(tensor, scheme, seed, stream, threads)
     check_writable(tensor)
     with torch.no_grad():
         if tensor.is_meta or tensor.numel() == 0:

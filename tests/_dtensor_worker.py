@@ -1,0 +1,52 @@
+"""Worker of tests/test_dtensor.py: one rank of a gloo process group on 127.0.0.1."""
+import os
+
+import torch
+import torch.distributed as dist
+
+
+def model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Embedding(41, 24), torch.nn.Linear(24, 50), torch.nn.ReLU(),
+                               torch.nn.Linear(50, 23), torch.nn.LayerNorm(23))
+
+
+def run(rank, world, port, queue):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.tensor import Partial, Shard, distribute_tensor
+
+        import weightinit.torch as wt
+        mesh = init_device_mesh("cpu", (world,))
+        out = {}
+        for dim in (0, 1):
+            m = model()
+            for mod in m:
+                for name, p in list(mod.named_parameters(recurse=False)):
+                    d = min(dim, p.dim() - 1)
+                    setattr(mod, name, torch.nn.Parameter(distribute_tensor(p.data, mesh, [Shard(d)])))
+            local_before = {n: p.to_local().clone() for n, p in m.named_parameters()}
+            wt.init_module_(m, seed=5)
+            for n, p in m.named_parameters():
+                out[f"shard{dim}/{n}"] = p.full_tensor().detach().numpy().tobytes()
+                out[f"local{dim}/{n}"] = tuple(p.to_local().shape)
+            # the random weights' shards were written in place (torch's own init drew other values)
+            out[f"changed{dim}"] = all(not torch.equal(local_before[n], p.to_local())
+                                       for n, p in m.named_parameters() if n in ("0.weight", "1.weight", "3.weight"))
+            w = distribute_tensor(torch.zeros(64, 30), mesh, [Shard(dim)])
+            torch.manual_seed(123)
+            wt.trunc_normal_(w, std=0.02, a=-0.04, b=0.04)
+            out[f"trunc{dim}"] = w.full_tensor().numpy().tobytes()
+        partial = torch.distributed.tensor.DTensor.from_local(torch.ones(8, 8), mesh, [Partial()])
+        try:
+            wt.normal_(partial)
+            out["partial"] = "no error"
+        except ValueError as exc:
+            out["partial"] = str(exc)
+            out["partial_untouched"] = bool((partial.to_local() == 1).all())
+        if rank == 0:
+            queue.put(out)
+    finally:
+        dist.destroy_process_group()
