@@ -50,3 +50,37 @@ def run(rank, world, port, queue):
             queue.put(out)
     finally:
         dist.destroy_process_group()
+
+
+LLAMA = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
+             num_key_value_heads=2, vocab_size=100, tie_word_embeddings=False)
+
+
+def llama():
+    """A tiny transformers llama on the meta device."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(AutoConfig.for_model("llama", **LLAMA))
+
+
+def run_fsdp2(rank, world, port, queue):
+    """The recipe of docs/distributed.md: meta model, fully_shard, to_empty, init_module_."""
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.fsdp import fully_shard
+
+        import weightinit.torch as wt
+        mesh = init_device_mesh("cpu", (world,))
+        model = llama()
+        for layer in model.model.layers:
+            fully_shard(layer, mesh=mesh)
+        fully_shard(model, mesh=mesh)
+        model.to_empty(device="cpu")
+        wt.init_module_(model, seed=3)
+        full = {n: p.full_tensor().detach().numpy().tobytes() for n, p in model.named_parameters()}
+        if rank == 0:
+            queue.put(full)
+    finally:
+        dist.destroy_process_group()

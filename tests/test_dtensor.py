@@ -22,11 +22,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _run(world):
+def _run(world, target=worker.run):
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     port = _free_port()
-    procs = [ctx.Process(target=worker.run, args=(r, world, port, queue)) for r in range(world)]
+    procs = [ctx.Process(target=target, args=(r, world, port, queue)) for r in range(world)]
     for p in procs:
         p.start()
     try:
@@ -59,3 +59,13 @@ def test_sharded_init_equals_single_process(world):
     # rank 0 held only its shard: e.g. the 50 x 24 weight split 3 ways is 17 rows (uneven)
     assert out["local0/1.weight"][0] == -(-50 // world)
     assert "placement P(sum) is not supported" in out["partial"] and "nothing was written" in out["partial"] and out["partial_untouched"]
+
+
+def test_fsdp2_transformers_model_equals_single_process():
+    """meta device -> fully_shard -> to_empty -> init_module_ (docs/distributed.md)."""
+    pytest.importorskip("transformers")
+    out = _run(2, worker.run_fsdp2)
+    model = worker.llama().to_empty(device="cpu")
+    wt.init_module_(model, seed=3)
+    for n, p in model.named_parameters():
+        assert out[n] == p.detach().numpy().tobytes(), n
