@@ -99,7 +99,7 @@ def _resolve_spec(spec) -> CheckpointSpec:
 
 
 def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_shard_size=None,
-                      progress=True, resume=False, format="safetensors", overwrite=False):
+                      progress=True, resume=False, format="safetensors", overwrite=False, client=None):
     """Write a checkpoint of randomly initialized tensors straight to disk.
 
     Parameters
@@ -134,6 +134,11 @@ def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_sh
         Replace an existing checkpoint at `path`, all at once when the new one is
         complete; the old checkpoint's files that the new one does not replace are
         removed then (other files in the directory are left alone).
+    client : dask.distributed.Client or None
+        Fill the data on that cluster's workers, which write their byte ranges of the
+        staged files directly (`path` must be on a filesystem they share); this
+        process plans, allocates, records progress and publishes. The bytes equal a
+        single-machine run; `threads` is then per task (default 1).
 
     Returns
     -------
@@ -174,7 +179,7 @@ def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_sh
     try:
         lock.acquire()
         return _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, threads, progress,
-                    resume, overwrite, dir_fd, staging)
+                    resume, overwrite, dir_fd, staging, client)
     finally:
         staging.close()
         lock.release()
@@ -182,7 +187,7 @@ def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_sh
 
 
 def _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, threads, progress, resume, overwrite,
-         dir_fd, staging):
+         dir_fd, staging, client=None):
     directory, fmt = provisional.directory, provisional.fmt
     num_chunks = provisional.num_chunks(chunk_bytes)
     state = journal = None
@@ -238,10 +243,16 @@ def _run(spec, path, provisional, seed, dtype, max_shard_size, chunk_bytes, thre
         for fh in handles:      # headers on disk before any direct write
             os.fsync(fh.fileno())
         save_progress()
-        direct_fds = [staging.open_direct(f.name, O_DIRECT) for f in plan.files]
         t0 = time.perf_counter()
-        written = _write_data(plan, handles, direct_fds, checksums, chunk_bytes, threads, progress, save_progress,
-                              path)
+        if client is not None:   # the cluster's workers write the staged files (distributed.py)
+            from .distributed import write_data_dask
+            written = write_data_dask(client, plan, [os.path.join(staging.path, f.name) for f in plan.files],
+                                      checksums, chunk_bytes, threads or 1, save_progress, progress, path,
+                                      CHECKPOINT_BYTES)
+        else:
+            direct_fds = [staging.open_direct(f.name, O_DIRECT) for f in plan.files]
+            written = _write_data(plan, handles, direct_fds, checksums, chunk_bytes, threads, progress,
+                                  save_progress, path)
         for fh in handles:
             fh.flush()
             os.fsync(fh.fileno())

@@ -1,6 +1,7 @@
 """`weightinit create`: write a random-weight checkpoint from a spec or a preset."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -33,6 +34,11 @@ def register(sub) -> None:
                    help="safetensors (default) or one .npy per tensor")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run into the same PATH")
     p.add_argument("--overwrite", action="store_true", help="replace existing files at PATH once complete")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="fill the data on a Dask cluster (tcp://host:8786): its workers write their byte ranges of "
+                        "the files directly, so PATH must be on a filesystem they share; the bytes are the same")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="fill the data on a local Dask cluster of N worker processes")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary")
     p.set_defaults(func=run)
 
@@ -84,6 +90,29 @@ def _config_dict(path, overrides) -> dict:
     return {**cfg, **overrides}
 
 
+@contextlib.contextmanager
+def _cluster(args):
+    """The Dask client of --scheduler / --workers, or None."""
+    if args.scheduler is None and args.workers is None:
+        yield None
+        return
+    if args.scheduler is not None and args.workers is not None:
+        raise ValueError("give --scheduler or --workers, not both")
+    if args.workers is not None and args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError('--scheduler and --workers need dask: pip install "weightinit[dask]"') from None
+    if args.scheduler is not None:
+        with Client(args.scheduler, timeout="30s") as client:
+            yield client
+        return
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+            Client(c) as client:
+        yield client
+
+
 def _same_file(a, b) -> bool:
     try:
         return os.path.samefile(a, b)
@@ -125,12 +154,13 @@ def run(args) -> int:
         if not directory:
             raise ValueError("--tokenizer needs a directory as --output")
         spec.files.update(tokenizer_files(args.tokenizer))
-    try:
-        create_checkpoint(spec, args.output, seed=args.seed, dtype=args.dtype, threads=args.threads,
-                          max_shard_size=args.max_shard_size, progress=not args.quiet, resume=args.resume,
-                          format=args.format, overwrite=args.overwrite)
-    except TargetExistsError as exc:   # the same refusal, in the command's words
-        raise FileExistsError(f"{exc.target} already exists (pass --overwrite to replace it)") from None
+    with _cluster(args) as client:
+        try:
+            create_checkpoint(spec, args.output, seed=args.seed, dtype=args.dtype, threads=args.threads,
+                              max_shard_size=args.max_shard_size, progress=not args.quiet, resume=args.resume,
+                              format=args.format, overwrite=args.overwrite, client=client)
+        except TargetExistsError as exc:   # the same refusal, in the command's words
+            raise FileExistsError(f"{exc.target} already exists (pass --overwrite to replace it)") from None
     if directory and not args.quiet and not args.tokenizer:
         print("weightinit: no tokenizer was written (pass --tokenizer DIR to copy one)", file=sys.stderr)
     return 0
