@@ -19,7 +19,8 @@ import threading
 
 import numpy as np
 
-__all__ = ["ChunkWriter", "read_into", "drop_cached", "DIRECT_ALIGN", "O_DIRECT"]
+__all__ = ["ChunkWriter", "ChunkReader", "read_into", "write_range", "aligned_buffer", "drop_cached",
+           "DIRECT_ALIGN", "O_DIRECT"]
 
 DIRECT_ALIGN = 4096
 O_DIRECT = getattr(os, "O_DIRECT", 0)
@@ -62,6 +63,33 @@ def read_into(fd: int, buf: np.ndarray, offset: int) -> memoryview:
     return view[:done]
 
 
+def write_range(fd: int, direct_fd, offset: int, view: memoryview) -> bool:
+    """Write `view` at `offset`: its block-aligned part through `direct_fd` (O_DIRECT;
+    `view` must start page-aligned) when given and `offset` is aligned, the rest with a
+    plain pwrite on `fd`. Returns False when the device refused the direct write (a
+    larger logical block size): the caller then stops using it."""
+    n = len(view)
+    aligned = 0
+    if direct_fd is not None and offset % DIRECT_ALIGN == 0:
+        aligned = n - n % DIRECT_ALIGN
+        try:
+            if aligned:
+                _pwrite_all(direct_fd, view[:aligned], offset)
+        except OSError as exc:
+            if exc.errno != errno.EINVAL:
+                raise
+            return _plain(fd, view, offset) and False
+    if aligned < n:
+        _plain(fd, view[aligned:], offset + aligned)
+    return True
+
+
+def _plain(fd: int, view: memoryview, offset: int) -> bool:
+    _pwrite_all(fd, view, offset)
+    drop_cached(fd, offset, len(view))
+    return True
+
+
 def aligned_buffer(nbytes: int) -> np.ndarray:
     """A page-aligned uint8 buffer (anonymous memory map), as O_DIRECT needs."""
     return np.frombuffer(mmap.mmap(-1, max(nbytes, 1)), np.uint8)[:nbytes]
@@ -85,20 +113,7 @@ class ChunkWriter:
         self._thread.start()
 
     def _write(self, fd: int, direct_fd, offset: int, view: memoryview) -> None:
-        n = len(view)
-        aligned = 0
-        if self.direct and direct_fd is not None and offset % DIRECT_ALIGN == 0:
-            aligned = n - n % DIRECT_ALIGN
-            try:
-                if aligned:
-                    _pwrite_all(direct_fd, view[:aligned], offset)
-            except OSError as exc:
-                if exc.errno != errno.EINVAL:
-                    raise
-                self.direct, aligned = False, 0   # a larger logical block size: plain writes from now on
-        if aligned < n:
-            _pwrite_all(fd, view[aligned:], offset + aligned)
-            drop_cached(fd, offset + aligned, n - aligned)
+        self.direct = write_range(fd, direct_fd if self.direct else None, offset, view)
 
     def _run(self) -> None:
         while True:

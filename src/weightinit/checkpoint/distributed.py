@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
-
-import numpy as np
+import threading
 
 from . import progress as _progress
+from .diskio import O_DIRECT, aligned_buffer, write_range
 
 __all__ = ["write_data_dask", "FAULT_ENV"]
 
@@ -38,6 +38,18 @@ def _fault(g: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+_local = threading.local()
+
+
+def _buffer(nbytes: int):
+    """This worker thread's page-aligned chunk buffer, reused across tasks (a new one
+    per task costs a page fault per 4 KiB)."""
+    buf = getattr(_local, "buf", None)
+    if buf is None or buf.size < nbytes:
+        buf = _local.buf = aligned_buffer(nbytes)
+    return buf
+
+
 def _fill_task(path: str, seed: int, threads, chunks: list) -> list:
     """Fill and write `chunks` [(global index, Chunk)] of the staged file `path`;
     returns [(global index, checksum)]. Several chunks of one task share a
@@ -48,21 +60,27 @@ def _fill_task(path: str, seed: int, threads, chunks: list) -> list:
         pass
     plan = _Plan()
     plan.seed = seed
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+    flags = os.O_WRONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(path, flags)
+    try:
+        direct_fd = os.open(path, flags | O_DIRECT) if O_DIRECT else None
+    except OSError:     # no direct I/O on this filesystem
+        direct_fd = None
     out, whole = [], None
+    buf = _buffer(max(c.nbytes for _, c in chunks))
     try:
         for g, c in chunks:
             _fault(g)
-            buf = np.empty(c.nbytes, np.uint8)
             whole = _fill_chunk(c, buf, plan, threads, whole)
-            view = memoryview(buf)
-            done = 0
-            while done < c.nbytes:
-                done += os.pwrite(fd, view[done:], c.offset + done)
-            out.append((g, _progress.checksum(buf)))
-        os.fsync(fd)
+            if not write_range(fd, direct_fd, c.offset, memoryview(buf)[:c.nbytes]) and direct_fd is not None:
+                os.close(direct_fd)
+                direct_fd = None
+            out.append((g, _progress.checksum(buf[:c.nbytes])))
+        getattr(os, "fdatasync", os.fsync)(fd)   # the data (and what reading it back needs) is durable
     finally:
         os.close(fd)
+        if direct_fd is not None:
+            os.close(direct_fd)
     return out
 
 
