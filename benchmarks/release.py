@@ -76,7 +76,9 @@ def _version_of(module: str):
 def environment() -> dict:
     import weightinit as wi
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+    # the tool's own outputs (results, the generated page) do not make the code dirty
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                            ":!benchmarks/results", ":!docs/benchmarks.md"], cwd=ROOT,
                            capture_output=True, text=True).stdout.strip() != ""
     info = cpu_info()
     return {"cpu_class": cpu_class(info), "cpu": info, "cores": len(os.sched_getaffinity(0)),
