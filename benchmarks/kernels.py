@@ -94,7 +94,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--json", metavar="PATH", help="write the results as JSON ('-': stdout)")
     args = ap.parse_args(argv)
-    res = {"weightinit": wi.__version__, "simd_path": wi.simd_path(), "kernels": time_all(args.quick, args.reps)}
+    res = {"weightinit": wi.__version__, "module": wi.__file__, "simd_path": wi.simd_path(),
+           "kernels": time_all(args.quick, args.reps)}
     if args.json == "-":
         json.dump(res, sys.stdout)
         return 0

@@ -98,6 +98,55 @@ def _run(cmd, env=None, cwd=ROOT):
     return r
 
 
+def record_commit(commit: str, quick: bool) -> str:
+    """Record an earlier release from its commit (built in a temporary worktree): the
+    kernel set and the peer comparison, which use only the API every release has."""
+    tmp = tempfile.mkdtemp(prefix="wi-record-")
+    try:
+        src, site = os.path.join(tmp, "src"), os.path.join(tmp, "site")
+        _run(["git", "worktree", "add", "--detach", src, commit])
+        try:
+            _build(src, site)
+        finally:
+            _run(["git", "worktree", "remove", "--force", src])
+        flags, penv = _isolated(site)
+        version = _run([sys.executable, *flags, "-c", "import weightinit; print(weightinit.__version__)"], penv,
+                       cwd=tmp).stdout.strip()
+        env = environment()
+        full = _run(["git", "rev-parse", commit], cwd=ROOT).stdout.strip()
+        env.update(weightinit=version, commit=full, dirty=False, quick=quick,
+                   recorded_with=f"benchmarks/release.py record --commit of {env['commit'][:10]}")
+        out = {"environment": env, "paths": {}}
+        for path in env["simd_paths"]:
+            k, c = os.path.join(tmp, f"k-{path}.json"), os.path.join(tmp, f"c-{path}.json")
+            _run([sys.executable, *flags, KERNELS, "--json", k] + (["--quick"] if quick else []),
+                 {**penv, "WEIGHTINIT_SIMD": path}, cwd=tmp)
+            _run([sys.executable, *flags, os.path.join(ROOT, "benchmarks", "compare.py"), "--log2n",
+                  "22" if quick else "26", "--json", c], {**penv, "WEIGHTINIT_SIMD": path}, cwd=tmp)
+            with open(k) as fh:
+                kernels = json.load(fh)
+            if not os.path.realpath(kernels["module"]).startswith(os.path.realpath(site)):
+                raise SystemExit(f"release: timed {kernels['module']}, not the build of {commit}")
+            with open(c) as fh:
+                peers = json.load(fh)
+            out["paths"][path] = {"kernels": kernels["kernels"], "peers": peers, "pytest_benchmark": {}}
+        out["environment"]["load_average_after"] = os.getloadavg()[0]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return _write_results(out)
+
+
+def _write_results(out: dict) -> str:
+    env = out["environment"]
+    target = os.path.join(RESULTS, env["weightinit"], f"{env['cpu_class']}.json")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    with open(target, "w") as fh:
+        json.dump(out, fh, indent=1, sort_keys=True)
+        fh.write("\n")
+    print(f"release: wrote {os.path.relpath(target, ROOT)}")
+    return target
+
+
 def record(quick: bool) -> str:
     env = environment()
     if env["dirty"]:
@@ -127,13 +176,7 @@ def record(quick: bool) -> str:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     out["environment"]["load_average_after"] = os.getloadavg()[0]
-    target = os.path.join(RESULTS, env["weightinit"], f"{env['cpu_class']}.json")
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    with open(target, "w") as fh:
-        json.dump(out, fh, indent=1, sort_keys=True)
-        fh.write("\n")
-    print(f"release: wrote {os.path.relpath(target, ROOT)}")
-    return target
+    return _write_results(out)
 
 
 # -- docs ----------------------------------------------------------------------------
@@ -187,6 +230,9 @@ def render_docs() -> str:
                       "| kernel | median ms | rate |", "|---|---:|---:|"]
             for name, k in r["kernels"].items():
                 lines.append(f"| {name} | {k['median_s'] * 1e3:.2f} | {k['rate'] / 1e9:.3f} G{k['unit']}/s |")
+            if not r["pytest_benchmark"]:
+                lines.append("")
+                continue
             lines += ["", "<details><summary>pytest-benchmark (median, min, max in microseconds)</summary>", "",
                       "| case | median | min | max | rounds |", "|---|---:|---:|---:|---:|"]
             for name, s in sorted(r["pytest_benchmark"].items()):
@@ -234,10 +280,23 @@ def _build(source: str, target: str) -> None:
           source])
 
 
+def _isolated(site: str) -> tuple:
+    """Interpreter flags and environment that import weightinit from `site` only: -S
+    skips the .pth files (an editable install's import hook would otherwise win over
+    PYTHONPATH); numpy and the rest come from the site-packages directories as plain
+    paths."""
+    import site as site_module
+    return ["-S"], {"PYTHONPATH": os.pathsep.join([site] + site_module.getsitepackages())}
+
+
 def _time_build(site: str, quick: bool, env: dict) -> dict:
-    r = _run([sys.executable, KERNELS, "--json", "-", "--reps", "3"] + (["--quick"] if quick else []),
-             {"PYTHONPATH": site, **env}, cwd=tempfile.gettempdir())
-    return {k: v["min_s"] for k, v in json.loads(r.stdout)["kernels"].items()}
+    flags, penv = _isolated(site)
+    r = _run([sys.executable, *flags, KERNELS, "--json", "-", "--reps", "3"] + (["--quick"] if quick else []),
+             {**penv, **env}, cwd=tempfile.gettempdir())
+    res = json.loads(r.stdout)
+    if not os.path.realpath(res["module"]).startswith(os.path.realpath(site)):
+        raise SystemExit(f"release gate: timed {res['module']}, not the build in {site}")
+    return {k: v["min_s"] for k, v in res["kernels"].items()}
 
 
 def gate(threshold: float, n_rounds: int, quick: bool, against: str | None, tree_env: list) -> int:
@@ -292,6 +351,8 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("record", help="measure this CPU and write benchmarks/results/<version>/<class>.json")
     p.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not for a release")
+    p.add_argument("--commit", default=None,
+                   help="record an earlier release from its commit (kernel set and peers only)")
     p = sub.add_parser("docs", help="generate docs/benchmarks.md from benchmarks/results")
     p.add_argument("--check", action="store_true", help="exit 1 when the page and the results disagree")
     p = sub.add_parser("gate", help="paired rounds of the working tree against the last recorded release")
@@ -303,7 +364,7 @@ def main(argv=None) -> int:
                    help="environment of the working tree's runs only (e.g. to check the gate catches a slowdown)")
     args = ap.parse_args(argv)
     if args.command == "record":
-        record(args.quick)
+        record_commit(args.commit, args.quick) if args.commit else record(args.quick)
         return 0
     if args.command == "docs":
         return docs(args.check)

@@ -3,6 +3,7 @@ float32 arithmetic of the 32-bit path) are refused with a ValueError naming the
 parameter, before anything is written, instead of filling the tensor with inf."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -19,6 +20,7 @@ NORMAL_REACH64 = math.sqrt(-2.0 * math.log(2.0 ** -53)) * (1 + 2.0 ** -40)
 F32_MAX = float(np.finfo(np.float32).max)
 
 
+@functools.lru_cache(maxsize=None)   # finfo costs microseconds; the checks run on every call
 def dtype_max(dt: str) -> float:
     """The largest finite value of output dtype `dt` (a weightinit dtype name)."""
     if dt in ("float64", "float32", "float16"):
@@ -26,13 +28,21 @@ def dtype_max(dt: str) -> float:
     return float(ml_dtypes.finfo(getattr(ml_dtypes, dt)).max)
 
 
+@functools.lru_cache(maxsize=None)
 def compute_max(dt: str) -> float:
     """The largest finite value of the precision samples of `dt` are computed in."""
     return float(np.finfo(np.float64).max) if dt == "float64" else F32_MAX
 
 
+@functools.lru_cache(maxsize=None)
+def limit(dt: str) -> float:
+    """The largest magnitude a sample of `dt` may have: its own range and that of the
+    precision it is computed in."""
+    return min(dtype_max(dt), compute_max(dt))
+
+
 def _within(name: str, value: float, dt: str, what: str = ""):
-    m = min(dtype_max(dt), compute_max(dt))
+    m = limit(dt)
     if abs(value) > m:
         raise ValueError(f"{name}={value!r} is outside the range of {dt}{what} (largest finite value {m:g})")
 
@@ -52,7 +62,7 @@ def check_normal(mean: float, std: float, dt: str):
     """Every sample mean + std * z (|z| <= the sampler's reach) is finite in `dt`."""
     _within("mean", mean, dt)
     reach = NORMAL_REACH64 if dt == "float64" else NORMAL_REACH32
-    m = min(dtype_max(dt), compute_max(dt))
+    m = limit(dt)
     if abs(mean) + reach * std > m:
         raise ValueError(f"std={std!r} is too large for {dt}: samples reach |mean| + {reach:.4g} * std = "
                          f"{abs(mean) + reach * std:g}, beyond its largest finite value {m:g}")

@@ -28,11 +28,11 @@ def resolve_region(out, global_shape, offset):
     """None for a flat fill (no global_shape: an int offset is the flat index of out's
     first element); else (global_shape, start) as int tuples, checked against `out`."""
     if global_shape is None:
-        if not isinstance(offset, numbers.Integral) or isinstance(offset, bool):
-            if hasattr(offset, "__iter__"):
-                raise ValueError(f"offset {tuple(offset)!r} gives start indices per dimension: pass global_shape= "
-                                 "(the shape of the whole tensor) too")
-        return None
+        if isinstance(offset, (tuple, list)) and offset and all(
+                isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in offset):
+            raise ValueError(f"offset {tuple(offset)!r} gives start indices per dimension: pass global_shape= "
+                             "(the shape of the whole tensor) too")
+        return None      # anything else is the flat offset's to check (resolve_offset)
     gs = _index_tuple(global_shape, "global_shape")
     shape = tuple(out.shape)
     if len(gs) != len(shape):

@@ -41,10 +41,14 @@ def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=N
     # bits do not depend on the slicing. A KeyboardInterrupt leaves the first slices
     # filled and the rest of `out` as it was.
     step = SLICE_ELEMENTS * th
+    isa = isa_code()
     try:
-        for start in range(0, n, step) if n else (0,):
-            _core.fill(dist, ptr + start * item, min(step, n - start), dt, params, s, st, off + start, th,
-                       isa_code())
+        if n <= step:     # the common case: one call
+            _core.fill(dist, ptr, n, dt, params, s, st, off, th, isa)
+        else:
+            for start in range(0, n, step):
+                _core.fill(dist, ptr + start * item, min(step, n - start), dt, params, s, st, off + start, th,
+                           isa)
     except ValueError as exc:
         if str(exc).startswith("no value of the output dtype"):  # the C core cannot name them
             lo, hi = ("low", "high") if dist == "uniform" else ("a", "b")
@@ -57,6 +61,8 @@ def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=N
 def _region(out, global_shape, offset, parts):
     """The (global_shape, start) of a block fill, or None; complex blocks are not
     supported yet."""
+    if global_shape is None and type(offset) is int:   # the common flat fill, checked cheaply
+        return None
     region = resolve_region(out, global_shape, offset) if hasattr(out, "shape") else None
     if region is not None and parts is not None:
         raise TypeError("global_shape= (block fills) does not take complex outputs yet")
