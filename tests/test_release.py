@@ -106,10 +106,11 @@ def fresh_venv(artifacts):
     _run([sys.executable, "-m", "venv", str(venv)])
     py = str(venv / "bin" / "python")
     site = _run([py, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    # the wheel first: with the .pth in place pip would see this environment's weightinit as installed
+    _run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel])
     deps = os.path.dirname(np.__path__[0])
     with open(os.path.join(site, "zz_test_dependencies.pth"), "w") as fh:
         fh.write(deps + "\n")
-    _run([py, "-m", "pip", "install", "-q", "--no-deps", "--no-index", wheel])
     return venv, py
 
 
