@@ -29,8 +29,9 @@ import weightinit as wi
 BF16 = np.dtype(ml_dtypes.bfloat16)
 
 
-def kernels(quick: bool) -> dict:
-    """name -> (function, elements or bytes processed, unit)."""
+def kernels(quick: bool, tmp: str) -> dict:
+    """name -> (function, elements or bytes processed, unit); the checkpoint kernel
+    writes under `tmp`."""
     n = 1 << (22 if quick else 25)           # in memory: 128 MiB of float32
     small = 1 << 14                          # in cache, one thread
     bufs = {dt: np.zeros(n, dt) for dt in (np.float32, BF16, np.float64)}
@@ -56,7 +57,6 @@ def kernels(quick: bool) -> dict:
         {"name": f"layers.{i}.{k}", "shape": [2048, 5632 if "mlp" in k else 2048], "scheme": "normal",
          "params": {"std": 0.02}} for i in range(layers) for k in ("attn.q", "attn.o", "mlp.up", "mlp.down")]}
     nbytes = sum(2 * t["shape"][0] * t["shape"][1] for t in spec["tensors"])
-    tmp = tempfile.mkdtemp(prefix="wi-kernels-", dir=os.environ.get("WEIGHTINIT_BENCH_DIR"))
 
     def checkpoint():
         target = os.path.join(tmp, "ckpt")
@@ -64,14 +64,13 @@ def kernels(quick: bool) -> dict:
         wi.create_checkpoint(spec, target, progress=False)
         shutil.rmtree(target)
     out["checkpoint_bf16"] = (checkpoint, nbytes, "byte")
-    out["_cleanup"] = (lambda: shutil.rmtree(tmp, ignore_errors=True), 0, "")
     return out
 
 
 def time_all(quick: bool, reps: int) -> dict:
     results = {}
-    ks = kernels(quick)
-    cleanup = ks.pop("_cleanup")[0]
+    tmp = tempfile.mkdtemp(prefix="wi-kernels-", dir=os.environ.get("WEIGHTINIT_BENCH_DIR"))
+    ks = kernels(quick, tmp)
     try:
         for name, (fn, amount, unit) in ks.items():
             fn()
@@ -84,7 +83,7 @@ def time_all(quick: bool, reps: int) -> dict:
                              "reps": reps, "amount": amount, "unit": unit,
                              "rate": amount / statistics.median(times)}
     finally:
-        cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 

@@ -98,45 +98,64 @@ def _run(cmd, env=None, cwd=ROOT):
     return r
 
 
-def record_commit(commit: str, quick: bool) -> str:
-    """Record an earlier release from its commit (built in a temporary worktree): the
-    kernel set and the peer comparison, which use only the API every release has."""
-    tmp = tempfile.mkdtemp(prefix="wi-record-")
+def _measure(path: str, tmp: str, quick: bool, flags: list, penv: dict, site: str | None) -> dict:
+    """The kernel set and the peer comparison on SIMD path `path`; with `site`, checks
+    that the build there is what was timed."""
+    env = {**penv, "WEIGHTINIT_SIMD": path}
+    k, c = os.path.join(tmp, f"kernels-{path}.json"), os.path.join(tmp, f"compare-{path}.json")
+    _run([sys.executable, *flags, KERNELS, "--json", k] + (["--quick"] if quick else []), env, cwd=tmp)
+    _run([sys.executable, *flags, os.path.join(ROOT, "benchmarks", "compare.py"), "--log2n",
+          "22" if quick else "26", "--json", c], env, cwd=tmp)
+    with open(k) as fh:
+        kernels = json.load(fh)
+    if site and not os.path.realpath(kernels["module"]).startswith(os.path.realpath(site)):
+        raise SystemExit(f"release: timed {kernels['module']}, not the build in {site}")
+    with open(c) as fh:
+        return {"kernels": kernels["kernels"], "peers": json.load(fh), "pytest_benchmark": {}}
+
+
+def _pytest_benchmark(path: str, tmp: str, quick: bool) -> dict:
+    b = os.path.join(tmp, f"bench-{path}.json")
+    _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
+          "--benchmark-enable", f"--benchmark-json={b}", "benchmarks/"]
+         + (["--benchmark-max-time=0.05", "--benchmark-min-rounds=1"] if quick else []), {"WEIGHTINIT_SIMD": path})
+    with open(b) as fh:
+        return {x["name"]: {s: x["stats"][s] for s in ("median", "min", "max", "rounds")}
+                for x in json.load(fh)["benchmarks"]}
+
+
+def record(quick: bool, commit: str | None = None) -> str:
+    """Measure this CPU on every SIMD path: the working tree (kernel set, peers,
+    pytest-benchmark), or with `commit` an earlier release built from it in a temporary
+    worktree (kernel set and peers, which use only the API every release has)."""
+    env = environment()
+    tmp = tempfile.mkdtemp(prefix="wi-release-")
     try:
-        src, site = os.path.join(tmp, "src"), os.path.join(tmp, "site")
-        _run(["git", "worktree", "add", "--detach", src, commit])
-        try:
-            _build(src, site)
-        finally:
-            _run(["git", "worktree", "remove", "--force", src])
-        flags, penv = _isolated(site)
-        version = _run([sys.executable, *flags, "-c", "import weightinit; print(weightinit.__version__)"], penv,
-                       cwd=tmp).stdout.strip()
-        env = environment()
-        full = _run(["git", "rev-parse", commit], cwd=ROOT).stdout.strip()
-        env.update(weightinit=version, commit=full, dirty=False, quick=quick,
-                   recorded_with=f"benchmarks/release.py record --commit of {env['commit'][:10]}")
+        flags, penv, site = [], {}, None
+        if commit is not None:
+            src, site = os.path.join(tmp, "src"), os.path.join(tmp, "site")
+            _run(["git", "worktree", "add", "--detach", src, commit])
+            try:
+                _build(src, site)
+            finally:
+                _run(["git", "worktree", "remove", "--force", src])
+            flags, penv = _isolated(site)
+            version = _run([sys.executable, *flags, "-c", "import weightinit; print(weightinit.__version__)"],
+                           penv, cwd=tmp).stdout.strip()
+            env.update(weightinit=version, commit=_run(["git", "rev-parse", commit]).stdout.strip(), dirty=False,
+                       recorded_with=f"benchmarks/release.py record --commit of {env['commit'][:10]}")
+        elif env["dirty"]:
+            print("release: the working tree has uncommitted changes; the results record the commit "
+                  f"{env['commit'][:10]} plus them (commit first for a release)", file=sys.stderr)
+        env["quick"] = quick
         out = {"environment": env, "paths": {}}
         for path in env["simd_paths"]:
-            k, c = os.path.join(tmp, f"k-{path}.json"), os.path.join(tmp, f"c-{path}.json")
-            _run([sys.executable, *flags, KERNELS, "--json", k] + (["--quick"] if quick else []),
-                 {**penv, "WEIGHTINIT_SIMD": path}, cwd=tmp)
-            _run([sys.executable, *flags, os.path.join(ROOT, "benchmarks", "compare.py"), "--log2n",
-                  "22" if quick else "26", "--json", c], {**penv, "WEIGHTINIT_SIMD": path}, cwd=tmp)
-            with open(k) as fh:
-                kernels = json.load(fh)
-            if not os.path.realpath(kernels["module"]).startswith(os.path.realpath(site)):
-                raise SystemExit(f"release: timed {kernels['module']}, not the build of {commit}")
-            with open(c) as fh:
-                peers = json.load(fh)
-            out["paths"][path] = {"kernels": kernels["kernels"], "peers": peers, "pytest_benchmark": {}}
-        out["environment"]["load_average_after"] = os.getloadavg()[0]
+            out["paths"][path] = _measure(path, tmp, quick, flags, penv, site)
+            if commit is None:
+                out["paths"][path]["pytest_benchmark"] = _pytest_benchmark(path, tmp, quick)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return _write_results(out)
-
-
-def _write_results(out: dict) -> str:
+    out["environment"]["load_average_after"] = os.getloadavg()[0]
     env = out["environment"]
     target = os.path.join(RESULTS, env["weightinit"], f"{env['cpu_class']}.json")
     os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -145,38 +164,6 @@ def _write_results(out: dict) -> str:
         fh.write("\n")
     print(f"release: wrote {os.path.relpath(target, ROOT)}")
     return target
-
-
-def record(quick: bool) -> str:
-    env = environment()
-    if env["dirty"]:
-        print("release: the working tree has uncommitted changes; the results record the commit "
-              f"{env['commit'][:10]} plus them (commit first for a release)", file=sys.stderr)
-    env["quick"] = quick
-    out = {"environment": env, "paths": {}}
-    tmp = tempfile.mkdtemp(prefix="wi-release-")
-    try:
-        for path in env["simd_paths"]:
-            penv = {"WEIGHTINIT_SIMD": path}
-            k, c, b = (os.path.join(tmp, f"{x}-{path}.json") for x in ("kernels", "compare", "bench"))
-            _run([sys.executable, KERNELS, "--json", k] + (["--quick"] if quick else []), penv)
-            _run([sys.executable, os.path.join(ROOT, "benchmarks", "compare.py"), "--log2n",
-                  "22" if quick else "26", "--json", c], penv)
-            _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not slow",
-                  "--benchmark-enable", f"--benchmark-json={b}", "benchmarks/"]
-                 + (["--benchmark-max-time=0.05", "--benchmark-min-rounds=1"] if quick else []), penv)
-            with open(k) as fh:
-                kernels = json.load(fh)["kernels"]
-            with open(c) as fh:
-                peers = json.load(fh)
-            with open(b) as fh:
-                bench = {x["name"]: {s: x["stats"][s] for s in ("median", "min", "max", "rounds")}
-                         for x in json.load(fh)["benchmarks"]}
-            out["paths"][path] = {"kernels": kernels, "peers": peers, "pytest_benchmark": bench}
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    out["environment"]["load_average_after"] = os.getloadavg()[0]
-    return _write_results(out)
 
 
 # -- docs ----------------------------------------------------------------------------
@@ -364,7 +351,7 @@ def main(argv=None) -> int:
                    help="environment of the working tree's runs only (e.g. to check the gate catches a slowdown)")
     args = ap.parse_args(argv)
     if args.command == "record":
-        record_commit(args.commit, args.quick) if args.commit else record(args.quick)
+        record(args.quick, args.commit)
         return 0
     if args.command == "docs":
         return docs(args.check)

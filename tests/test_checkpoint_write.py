@@ -2,7 +2,6 @@
 import errno
 import json
 import os
-import shutil
 
 import ml_dtypes
 import numpy as np

@@ -1,7 +1,6 @@
 """Ctrl-C inside long fills: the fill runs in slices (the stream contract makes slicing
 free), so a KeyboardInterrupt arrives between slices instead of after the whole call;
 the buffer then holds the first slices and is untouched after them."""
-import os
 import signal
 import subprocess
 import sys

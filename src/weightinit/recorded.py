@@ -134,7 +134,7 @@ def box_indices(shape, box, lo: int, hi: int) -> np.ndarray:
     """Ascending flat indices (C order) of the elements of `box` ([start, stop) per
     dimension) of a tensor of `shape` that lie in [lo, hi)."""
     strides = [math.prod(shape[i + 1:]) for i in range(len(shape))]
-    (s_last, e_last), run = box[-1], box[-1][1] - box[-1][0]
+    s_last, run = box[-1][0], box[-1][1] - box[-1][0]
     starts = np.array([s_last], np.int64)
     for (s, e), st in zip(box[:-1], strides[:-1]):
         starts = (starts[:, None] + np.arange(s, e, dtype=np.int64) * st).ravel()

@@ -55,11 +55,6 @@ def _fill_task(path: str, seed: int, threads, chunks: list) -> list:
     returns [(global index, checksum)]. Several chunks of one task share a
     non-elementwise tensor generated once."""
     from .writer import _fill_chunk
-
-    class _Plan:  # what _fill_chunk reads of the plan
-        pass
-    plan = _Plan()
-    plan.seed = seed
     flags = os.O_WRONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
     fd = os.open(path, flags)
     try:
@@ -71,7 +66,7 @@ def _fill_task(path: str, seed: int, threads, chunks: list) -> list:
     try:
         for g, c in chunks:
             _fault(g)
-            whole = _fill_chunk(c, buf, plan, threads, whole)
+            whole = _fill_chunk(c, buf, seed, threads, whole)
             if not write_range(fd, direct_fd, c.offset, memoryview(buf)[:c.nbytes]) and direct_fd is not None:
                 os.close(direct_fd)
                 direct_fd = None

@@ -24,6 +24,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 
 from .format import INDEX_FILE, NPY_MANIFEST, SHARD_NAME, SINGLE_FILE
 
@@ -153,7 +154,6 @@ class Staging:
             st = os.stat(self.name, dir_fd=self.dir_fd, follow_symlinks=False)
         except FileNotFoundError:
             return
-        import stat
         if stat.S_ISDIR(st.st_mode):
             shutil.rmtree(self.path)   # fd-based walk: never follows symlinks inside
         else:
@@ -171,7 +171,6 @@ class Staging:
 
     def open_file(self, name: str):
         """An existing regular file of the staging directory, or None."""
-        import stat
         try:
             fd = os.open(name, os.O_RDWR | _FLAGS, dir_fd=self.fd)
         except OSError:
@@ -196,7 +195,7 @@ class Staging:
         if fh is None:
             return None
         with fh:
-            return fh.read(limit + 1)[:limit + 1]
+            return fh.read(limit)
 
     def write_atomic(self, name: str, data: bytes) -> None:
         tmp = name + ".tmp"

@@ -341,7 +341,7 @@ def _verify_chunks(plan, handles, checksums, chunk_bytes) -> int:
     return failed
 
 
-def _fill_chunk(c, buf, plan, threads, whole):
+def _fill_chunk(c, buf, seed, threads, whole):
     """Fill `buf` with chunk `c`'s pieces. `whole` carries a non-elementwise tensor,
     generated whole once, from one chunk to the next; returns it (None when done)."""
     for piece in c.pieces:
@@ -349,11 +349,11 @@ def _fill_chunk(c, buf, plan, threads, whole):
         npdt = DTYPES[p.dtype][0]
         out = buf[piece.at:piece.at + piece.count * npdt.itemsize].view(npdt)
         if getattr(p.scheme, "elementwise", True):
-            p.scheme.fill_chunk_(out, p.shape, piece.start, seed=plan.seed, stream=p.name, threads=threads)
+            p.scheme.fill_chunk_(out, p.shape, piece.start, seed=seed, stream=p.name, threads=threads)
         else:
             if whole is None or whole[0] is not p:
                 arr = np.empty(p.shape, npdt)
-                p.scheme.init_(arr, seed=plan.seed, stream=p.name, threads=threads)
+                p.scheme.init_(arr, seed=seed, stream=p.name, threads=threads)
                 whole = (p, arr.reshape(-1))
             out[:] = whole[1][piece.start:piece.start + piece.count]
             if piece.ends_tensor:
@@ -395,7 +395,7 @@ def _write_data(plan: Plan, handles, direct_fds, checksums, chunk_bytes, threads
                 tensors_done += ended
                 continue
             buf = io.buffer()
-            whole = _fill_chunk(c, buf, plan, threads, whole)
+            whole = _fill_chunk(c, buf, plan.seed, threads, whole)
             checksums[g] = _progress.checksum(buf[:c.nbytes])
             io.submit(handles[c.file].fileno(), direct_fds[c.file], c.offset, buf, c.nbytes)
             dirty.add(c.file)

@@ -147,23 +147,28 @@ def _apply_dtensor_(tensor, scheme, seed, stream, threads):
         raise ValueError(f"scheme {getattr(scheme, 'name', type(scheme).__name__)!r} is not elementwise: a shard of "
                          "it depends on the whole tensor, which DTensor fills do not support yet")
     global_shape = tuple(tensor.shape)
-    local_shape, offset = compute_local_shape_and_global_offset(global_shape, tensor.device_mesh,
-                                                                tensor.placements)
-    local = tensor.to_local()
-    if local.numel() == 0:
-        return tensor
-    with torch.no_grad():
-        t = local.detach()
-        if t.device.type == "cpu" and t.is_contiguous():
-            scheme.init_(_as_numpy(t), seed=seed, stream=stream, threads=threads, global_shape=global_shape,
-                        offset=tuple(offset))
-            mark_written(t)
-        else:
-            tmp = torch.empty(t.shape, dtype=t.dtype)
-            scheme.init_(_as_numpy(tmp), seed=seed, stream=stream, threads=threads, global_shape=global_shape,
-                        offset=tuple(offset))
-            t.copy_(tmp)
+    _, offset = compute_local_shape_and_global_offset(global_shape, tensor.device_mesh, tensor.placements)
+    _write(tensor.to_local(), lambda a: scheme.init_(a, seed=seed, stream=stream, threads=threads,
+                                                     global_shape=global_shape, offset=tuple(offset)))
     return tensor
+
+
+def _write(tensor, fill):
+    """Run `fill` on a numpy array holding `tensor`'s values: its own memory when it is a
+    contiguous CPU tensor (then autograd is told), else a CPU buffer copied in."""
+    check_writable(tensor)
+    with torch.no_grad():
+        if tensor.is_meta or tensor.numel() == 0:
+            return
+        t = tensor.detach()
+        if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj():
+            # zero-copy: the kernel writes the tensor's own memory, so autograd must be told
+            fill(_as_numpy(t))
+            mark_written(t)
+        else:  # copy_ is a torch in-place op: it checks and bumps the version itself
+            tmp = torch.empty(t.shape, dtype=t.dtype)  # contiguous, on the CPU
+            fill(_as_numpy(tmp))
+            t.copy_(tmp)
 
 
 def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
@@ -173,19 +178,7 @@ def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
         threads = _threads()
     if _is_dtensor(tensor):
         return _apply_dtensor_(tensor, scheme, seed, stream, threads)
-    check_writable(tensor)
-    with torch.no_grad():
-        if tensor.is_meta or tensor.numel() == 0:
-            return tensor
-        t = tensor.detach()
-        if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj():
-            # zero-copy: the kernel writes the tensor's own memory, so autograd must be told
-            scheme.init_(_as_numpy(t), seed=seed, stream=stream, threads=threads)
-            mark_written(t)
-        else:  # copy_ is a torch in-place op: it checks and bumps the version itself
-            tmp = torch.empty(t.shape, dtype=t.dtype)  # contiguous, on the CPU
-            scheme.init_(_as_numpy(tmp), seed=seed, stream=stream, threads=threads)
-            t.copy_(tmp)
+    _write(tensor, lambda a: scheme.init_(a, seed=seed, stream=stream, threads=threads))
     return tensor
 
 

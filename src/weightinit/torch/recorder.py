@@ -29,7 +29,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .. import schemes as _s
-from ..recorded import BINARY, UNARY, Recorded, constant_of, scheme_leaf, values_leaf
+from ..recorded import UNARY, Recorded, constant_of, scheme_leaf, values_leaf
 
 __all__ = ["Recorder", "RecordError"]
 
