@@ -38,6 +38,8 @@ CASES = [
     (lambda o: wi.normal_(o, seed=0, offset="3"), TypeError, "offset"),
     (lambda o: wi.normal_(o, seed=0, threads=0), ValueError, "threads"),
     (lambda o: wi.normal_(o, seed=0, threads=2.0), TypeError, "threads"),
+    (lambda o: wi.normal_(o, seed=0, threads=(1 << 16) + 1), ValueError, "threads"),
+    (lambda o: wi.orthogonal_(o.reshape(8, 8), seed=0, threads=10**10), ValueError, "threads"),
     (lambda o: wi.constant_(o, "x"), TypeError, "value"),
 ]
 

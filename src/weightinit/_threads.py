@@ -4,7 +4,7 @@ from __future__ import annotations
 import numbers
 import os
 
-MAX_THREADS = 1 << 16  # the C core takes an int; more threads than this never help
+MAX_THREADS = 1 << 16  # the C core takes an int; far more threads than any machine has cores
 
 
 def usable_cores() -> int:
@@ -16,8 +16,8 @@ def usable_cores() -> int:
 
 def resolve_threads(threads) -> int:
     """threads=None: WEIGHTINIT_NUM_THREADS if set, else every usable core."""
-    if type(threads) is int and threads >= 1:
-        return min(threads, MAX_THREADS)
+    if type(threads) is int and 1 <= threads <= MAX_THREADS:
+        return threads
     if threads is None:
         env = os.environ.get("WEIGHTINIT_NUM_THREADS")
         if env is None or env.strip() == "":
@@ -31,6 +31,6 @@ def resolve_threads(threads) -> int:
         return threads
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
         raise TypeError(f"threads must be a positive int or None, got {type(threads).__name__} {threads!r}")
-    if threads < 1:
-        raise ValueError(f"threads must be a positive int or None, got {threads}")
-    return min(int(threads), MAX_THREADS)
+    if not 1 <= threads <= MAX_THREADS:
+        raise ValueError(f"threads must be a positive int at most {MAX_THREADS} (or None), got {threads}")
+    return int(threads)
