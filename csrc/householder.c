@@ -181,6 +181,51 @@ int wi_orthogonal(const wi_orthogonal_request *r) {
     }
 }
 
+/* The slab width of a block: the workspace (M x slab) about the size of the block
+ * itself, and never under one panel. */
+static int64_t block_slab(int64_t M, int64_t h, int64_t nq) {
+    int64_t need = M ? (h * nq + M - 1) / M : 1;
+    int64_t slab = need > WI_HH_NB ? need : WI_HH_NB;
+    return slab < nq ? slab : nq;
+}
+
+int wi_orthogonal_block(const wi_orthogonal_request *r, uint64_t r0, uint64_t c0, uint64_t h, uint64_t w) {
+    int isa = r->isa;
+    int code = check(r->rows, r->cols, r->dtype, &isa);
+    if (code) return code;
+    if (!isfinite(r->gain)) return WI_EPARAM;
+    if (r0 > r->rows || h > r->rows - r0 || c0 > r->cols || w > r->cols - c0) return WI_ERANGE;
+    if (h == 0 || w == 0) return WI_OK;
+    int64_t M, N, rs, cs;
+    shape(r->rows, r->cols, &M, &N, &rs, &cs);
+    /* out = Q: rows of out are rows of Q; out = Q^T: rows of out are columns of Q */
+    int tall = r->rows >= r->cols;
+    int64_t p0 = (int64_t)(tall ? r0 : c0), np = (int64_t)(tall ? h : w);
+    int64_t q0 = (int64_t)(tall ? c0 : r0), nq = (int64_t)(tall ? w : h);
+    int64_t drs = tall ? (int64_t)w : 1, dcs = tall ? 1 : (int64_t)w;
+    int64_t slab = block_slab(M, np, nq);
+    const wi_hh_kernels *K = kernels_for(isa);
+    int threads = r->threads < 1 ? 1 : r->threads;
+    int64_t n = (int64_t)(h * w);
+    switch (r->dtype) {
+    case WI_F64:
+        return haar_block_f64(K, (double *)r->out, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab,
+                              r->gain, r->seed, r->stream, threads, isa);
+    case WI_F32:
+        return haar_block_f32(K, (float *)r->out, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab,
+                              r->gain, r->seed, r->stream, threads, isa);
+    default: {
+        float *t = alloc64((size_t)n * sizeof(float));
+        if (!t) return WI_ENOMEM;
+        code = haar_block_f32(K, t, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab, 1.0,
+                              r->seed, r->stream, threads, isa);
+        if (!code) store_small(t, r->out, n, r->dtype, r->gain, threads);
+        free(t);
+        return code;
+    }
+    }
+}
+
 int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa) {
     int code = check(rows, cols, dtype, &isa);
     if (code) return code;

@@ -35,6 +35,14 @@ typedef struct {
  * of an M x N Gaussian matrix. */
 int wi_orthogonal(const wi_orthogonal_request *req);
 
+/* The block out = G[r0:r0+h, c0:c0+w] of G = the rows x cols result of
+ * wi_orthogonal(req) (req->rows, req->cols: the whole matrix; req->out: h x w
+ * elements, C-contiguous), equal to it bit for bit, without forming G: only the
+ * columns of Q the block touches are computed (full height, in slabs of about
+ * h * w / M columns, at least WI_HH_NB), from the panels of reflectors they need.
+ * WI_ERANGE if the block does not fit in rows x cols. Real dtypes only. */
+int wi_orthogonal_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0, uint64_t h, uint64_t w);
+
 /* The complex form: out holds rows * cols complex numbers as (re, im) pairs of
  * dtype WI_F32 (complex64) or WI_F64 (complex128). x_j are circular complex
  * normals whose parts are the float32 (float64) normal stream at part indices

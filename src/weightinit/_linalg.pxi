@@ -14,6 +14,8 @@ cdef extern from "householder.h":
         int isa
     int wi_orthogonal(const wi_orthogonal_request *req) nogil
     int wi_orthogonal_complex(const wi_orthogonal_request *req) nogil
+    int wi_orthogonal_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0,
+                            uint64_t h, uint64_t w) nogil
     int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa) nogil
     int WI_ENOMEM
 
@@ -42,6 +44,29 @@ def orthogonal(uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, double ga
     r.isa = isa
     with nogil:
         code = wi_orthogonal(&r)
+    _check_linalg(code)
+
+
+def orthogonal_block(uintptr_t ptr, uint64_t rows, uint64_t cols, uint64_t r0, uint64_t c0,
+                     uint64_t h, uint64_t w, str dtype, double gain, uint64_t seed, uint64_t stream,
+                     int threads, int isa):
+    """The h x w block at (r0, c0) of the rows x cols result of orthogonal(), into the
+    C-contiguous h x w buffer at ptr, without forming the whole matrix."""
+    cdef wi_orthogonal_request r
+    cdef int code
+    if ptr == 0 and h * w:
+        raise ValueError("null buffer")
+    r.out = <void *>ptr
+    r.rows = rows
+    r.cols = cols
+    r.dtype = DTYPE_CODES[dtype]
+    r.gain = gain
+    r.seed = seed
+    r.stream = stream
+    r.threads = threads
+    r.isa = isa
+    with nogil:
+        code = wi_orthogonal_block(&r, r0, c0, h, w)
     _check_linalg(code)
 
 
