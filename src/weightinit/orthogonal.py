@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _core, _limits
 from ._buffers import complex_parts, writable_buffer
+from ._regions import resolve_region
 from ._simd import isa_code
 from ._streams import resolve_seed, stream_id
 from ._threads import resolve_threads
@@ -48,7 +49,59 @@ def _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa):
     (_core.orthogonal_complex if cplx else _core.orthogonal)(ptr, rows, cols, dt, g, s, st, th, isa)
 
 
-def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
+def _block_region(out, global_shape, offset, cplx, what="orthogonal_"):
+    """(global_shape, start) of the block `out` is, or None for the whole matrix; refuses
+    what blocks do not support before anything is written."""
+    if global_shape is None:
+        if offset is not None:
+            raise ValueError("offset (start indices of a block) needs global_shape= too")
+        return None
+    region = resolve_region(out, global_shape, 0 if offset is None else offset)
+    if cplx:
+        raise TypeError(f"{what} of a block (global_shape={region[0]}) supports real dtypes only, "
+                        f"got {out.dtype}: fill the whole complex matrix instead")
+    return region
+
+
+class _MatrixBlock:
+    """Where an N-d block of a tensor of shape gs (viewed as gs[0] x prod(gs[1:]))
+    lies in that matrix: rows r0..r0+h, and its columns inside the column range
+    c0..c0+w; `pick` (None when they are exactly that range, in order) selects them."""
+
+    def __init__(self, gs, start, shape):
+        self.rows, self.cols = gs[0], math.prod(gs[1:])
+        self.r0, self.h = start[0], shape[0]
+        tail = tuple(shape[1:])
+        n = math.prod(tail)
+        if n == 0:
+            self.c0 = self.w = 0
+            self.pick = None
+            return
+        first = int(np.ravel_multi_index(start[1:], gs[1:])) if len(gs) > 1 else 0
+        last = int(np.ravel_multi_index(tuple(s + k - 1 for s, k in zip(start[1:], tail)), gs[1:]))
+        self.c0, self.w = first, last + 1 - first
+        self.pick = None
+        if self.w != n:   # trailing dimensions not whole: the block's columns are scattered
+            grids = np.meshgrid(*(np.arange(s, s + k) for s, k in zip(start[1:], tail)), indexing="ij")
+            self.pick = np.ravel_multi_index(tuple(g.ravel() for g in grids), gs[1:]) - first
+
+
+def _orthogonal_block(out, dt, gs, start, g, s, st, th, isa):
+    """out <- its block of the whole orthogonal_ result of shape gs (real dtypes)."""
+    b = _MatrixBlock(gs, start, out.shape)
+    if b.h == 0 or b.w == 0:
+        return
+    if b.pick is None:
+        dest = out
+    else:
+        dest = np.empty((b.h, b.w), dtype=out.dtype)
+    _core.orthogonal_block(dest.__array_interface__["data"][0], b.rows, b.cols, b.r0, b.c0, b.h, b.w,
+                           dt, g, s, st, th, isa)
+    if b.pick is not None:
+        out[...] = dest[:, b.pick].reshape(out.shape)
+
+
+def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     r"""Fill `out` in place with a (semi-)orthogonal matrix drawn from the Haar
     measure, times `gain`.
 
@@ -91,6 +144,14 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     threads : int or None
         None uses ``WEIGHTINIT_NUM_THREADS`` or every usable core. The result
         does not depend on it.
+    global_shape, offset : tuple of int, optional
+        `out` is the block ``W[offset[0]:offset[0]+out.shape[0], ...]`` of the
+        result ``W`` of shape `global_shape` (``offset`` = start indices, one
+        per dimension), equal to it bit for bit, computed without forming
+        ``W``: only the columns of ``Q`` that the block touches are formed, full
+        height, from the reflectors they need (regenerated from the stream), in
+        slabs of about ``out.size / M`` columns (at least 128). Real dtypes only.
+        See ``docs/distributed.md`` for the time and memory it costs.
 
     Returns
     -------
@@ -114,12 +175,16 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     """
     ptr, dt, cplx = _target(out)
     rows, cols = _matrix_shape(out, "out")
+    region = _block_region(out, global_shape, offset, cplx)
     g = _gain(gain)
     _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)
-    _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa_code())
+    if region is not None:
+        _orthogonal_block(out, dt, region[0], region[1], g, s, st, th, isa_code())
+    else:
+        _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa_code())
     return out
 
 
@@ -147,7 +212,7 @@ def orthogonalize_(a, *, threads=None):
     return a
 
 
-def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
+def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     r"""Delta-orthogonal initialization of a convolution weight (Xiao et al. 2018).
 
     `out` has shape ``(out_channels, in_channels, *kernel_size)`` with 1, 2 or 3
@@ -162,23 +227,38 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     Reference: L. Xiao et al., "Dynamical isometry and a mean field theory of
     CNNs: how to train 10,000-layer vanilla convolutional neural networks",
     ICML 2018.
+
+    With `global_shape` and `offset` (start indices), `out` is that block of the
+    whole result, equal to it bit for bit: zeros, and where the block holds
+    the kernel centre, the matching block of the orthogonal matrix (see
+    :func:`orthogonal_`).
     """
     ptr, dt, cplx = _target(out)
     if not 3 <= out.ndim <= 5:
         raise ValueError("out must be a convolution weight of shape (out_channels, in_channels, "
                          f"*kernel_size) with 1 to 3 spatial dimensions, got shape {out.shape}")
-    cout, cin = out.shape[0], out.shape[1]
+    region = _block_region(out, global_shape, offset, cplx, "delta_orthogonal_")
+    shape, start = (tuple(out.shape), (0,) * out.ndim) if region is None else region
+    cout, cin = shape[0], shape[1]
     if cin > cout:
         raise ValueError(f"delta_orthogonal_ needs in_channels <= out_channels, got "
-                         f"in_channels={cin} > out_channels={cout} (shape {out.shape})")
+                         f"in_channels={cin} > out_channels={cout} (shape {shape})")
     g = _gain(gain)
     _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)
     isa = isa_code()
-    centre = tuple(k // 2 for k in out.shape[2:])
+    centre = tuple(k // 2 for k in shape[2:])
     if out.size == 0:
+        return out
+    if region is not None:
+        local = tuple(c - o for c, o in zip(centre, start[2:]))
+        out[...] = 0
+        if all(0 <= c < n for c, n in zip(local, out.shape[2:])):
+            q = np.empty(out.shape[:2], dtype=out.dtype)
+            _orthogonal_block(q, dt, (cout, cin), start[:2], g, s, st, th, isa)
+            out[(slice(None), slice(None)) + local] = q
         return out
     q = np.empty((cout, cin), dtype=out.dtype)
     _haar(q.__array_interface__["data"][0], cout, cin, dt, cplx, g, s, st, th, isa)
