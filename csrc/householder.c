@@ -167,13 +167,13 @@ int wi_orthogonal(const wi_orthogonal_request *r) {
     int64_t n = (int64_t)(r->rows * r->cols);
     switch (r->dtype) {
     case WI_F64:
-        return haar_f64(K, (double *)r->out, M, N, rs, cs, r->gain, r->seed, r->stream, threads, isa);
+        return haar_f64(K, (double *)r->out, M, N, rs, cs, r->gain, r->seed, r->stream, threads, isa, r->cancel);
     case WI_F32:
-        return haar_f32(K, (float *)r->out, M, N, rs, cs, r->gain, r->seed, r->stream, threads, isa);
+        return haar_f32(K, (float *)r->out, M, N, rs, cs, r->gain, r->seed, r->stream, threads, isa, r->cancel);
     default: {
         float *w = alloc64((size_t)n * sizeof(float));
         if (!w) return WI_ENOMEM;
-        code = haar_f32(K, w, M, N, rs, cs, 1.0, r->seed, r->stream, threads, isa);
+        code = haar_f32(K, w, M, N, rs, cs, 1.0, r->seed, r->stream, threads, isa, r->cancel);
         if (!code) store_small(w, r->out, n, r->dtype, r->gain, threads);
         free(w);
         return code;
@@ -210,15 +210,15 @@ int wi_orthogonal_block(const wi_orthogonal_request *r, uint64_t r0, uint64_t c0
     switch (r->dtype) {
     case WI_F64:
         return haar_block_f64(K, (double *)r->out, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab,
-                              r->gain, r->seed, r->stream, threads, isa);
+                              r->gain, r->seed, r->stream, threads, isa, r->cancel);
     case WI_F32:
         return haar_block_f32(K, (float *)r->out, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab,
-                              r->gain, r->seed, r->stream, threads, isa);
+                              r->gain, r->seed, r->stream, threads, isa, r->cancel);
     default: {
         float *t = alloc64((size_t)n * sizeof(float));
         if (!t) return WI_ENOMEM;
         code = haar_block_f32(K, t, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab, 1.0,
-                              r->seed, r->stream, threads, isa);
+                              r->seed, r->stream, threads, isa, r->cancel);
         if (!code) store_small(t, r->out, n, r->dtype, r->gain, threads);
         free(t);
         return code;

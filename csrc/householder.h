@@ -14,6 +14,7 @@ extern "C" {
 #endif
 
 #define WI_ENOMEM 6         /* workspace allocation failed */
+#define WI_ECANCELLED 8     /* *req->cancel became nonzero: stopped early, out holds partial values */
 
 typedef struct {
     void *out;          /* rows * cols elements of dtype, C-contiguous */
@@ -23,6 +24,10 @@ typedef struct {
     uint64_t seed, stream;
     int threads;        /* >= 1 */
     int isa;            /* wi_isa */
+    const int *cancel;  /* NULL, or a flag another thread may set: polled between steps of the
+                           work (every panel and every chunk of a product, milliseconds apart);
+                           once nonzero the call returns WI_ECANCELLED (wi_orthogonal and
+                           wi_orthogonal_block) */
 } wi_orthogonal_request;
 
 /* Haar-distributed Q (Stewart 1980): Q = H_0 ... H_{N-1} [I; 0] D, where H_j

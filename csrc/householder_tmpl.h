@@ -12,7 +12,10 @@ typedef struct {
     R *scratch;         /* per thread: gemm work, two NB x CHUNK_COLS blocks, column */
     int64_t stride;
     int nt;
+    const int *cancel;  /* NULL or the caller's cancel flag */
 } HFN(ws);
+
+static int HFN(stop)(const HFN(ws) *w) { return w->cancel && __atomic_load_n(w->cancel, __ATOMIC_RELAXED); }
 
 static R *HFN(tbuf)(const HFN(ws) *w) { return w->scratch + (int64_t)thread_id() * w->stride; }
 
@@ -97,6 +100,7 @@ static void HFN(apply_block)(HFN(ws) *w, int64_t L, int64_t kb, const R *T, int 
     (void)nt;
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (int64_t ch = 0; ch < nch; ch++) {
+        if (HFN(stop)(w)) continue;
         int64_t j0 = ch * cw, n = ncols - j0 < cw ? ncols - j0 : cw;
         R *gw = HFN(tbuf)(w), *W1 = gw + WI_HH_GEMM_WORK, *W2 = W1 + NB * CHUNK_COLS;
         R *Cc = C + j0 * csc;
@@ -126,6 +130,7 @@ static void HFN(form_cols)(HFN(ws) *w, R *P, int64_t rs, int64_t cs, int64_t k, 
     (void)nt;
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (int64_t ch = 0; ch < nch; ch++) {
+        if (HFN(stop)(w)) continue;
         /* rows g0..g1 of Q (global), the panel starts at row k */
         int64_t g0 = ch * CHUNK_ROWS, g1 = g0 + CHUNK_ROWS < L + k ? g0 + CHUNK_ROWS : L + k;
         if (cs == 1) {
@@ -191,11 +196,12 @@ static int HFN(gen_panel)(HFN(ws) *w, int64_t M, int64_t k, int64_t kb, uint64_t
 
 /* Q (M x N, strides rs, cs) <- Haar sample times gain */
 static int HFN(haar)(const wi_hh_kernels *K, R *Q, int64_t M, int64_t N, int64_t rs, int64_t cs,
-                     double gain, uint64_t seed, uint64_t stream, int threads, int isa) {
+                     double gain, uint64_t seed, uint64_t stream, int threads, int isa, const int *cancel) {
     HFN(ws) w;
     int nt = useful_threads(threads, 2.0 * (double)M * (double)N * (double)N);
     int code = HFN(ws_alloc)(&w, K, M, nt);
     if (code) return code;
+    w.cancel = cancel;
     R *T = alloc64((size_t)NB * NB * sizeof(R)), tau[NB];
     signed char d[NB];
     if (!T) { HFN(ws_free)(&w); return WI_ENOMEM; }
@@ -207,6 +213,7 @@ static int HFN(haar)(const wi_hh_kernels *K, R *Q, int64_t M, int64_t N, int64_t
         HFN(build_T)(&w, L, kb, tau, T);
         HFN(apply_block)(&w, L, kb, T, 0, Q + k * rs + (k + kb) * cs, rs, cs, N - k - kb);
         HFN(form_panel)(&w, Q, rs, cs, k, kb, L, T, d);
+        if (HFN(stop)(&w)) code = WI_ECANCELLED;
     }
     if (!code) HFN(scale)(Q, M * N, gain, nt);
     free(T);
@@ -223,12 +230,14 @@ static int HFN(haar)(const wi_hh_kernels *K, R *Q, int64_t M, int64_t N, int64_t
  * the asked rows are kept. Slabs of `slab` columns bound the memory. */
 static int HFN(haar_block)(const wi_hh_kernels *K, R *dst, int64_t drs, int64_t dcs, int64_t M,
                            int64_t N, int64_t p0, int64_t p1, int64_t q0, int64_t q1, int64_t slab,
-                           double gain, uint64_t seed, uint64_t stream, int threads, int isa) {
+                           double gain, uint64_t seed, uint64_t stream, int threads, int isa,
+                           const int *cancel) {
     HFN(ws) w;
     int64_t nq = q1 - q0;
     int nt = useful_threads(threads, 2.0 * (double)M * (double)(q1 < NB ? NB : q1) * (double)nq);
     int code = HFN(ws_alloc)(&w, K, M, nt);
     if (code) return code;
+    w.cancel = cancel;
     if (slab > nq) slab = nq;
     R *T = alloc64((size_t)NB * NB * sizeof(R)), tau[NB];
     R *W = alloc64((size_t)M * (size_t)slab * sizeof(R));
@@ -245,6 +254,7 @@ static int HFN(haar_block)(const wi_hh_kernels *K, R *dst, int64_t drs, int64_t 
             if (a < s1) HFN(apply_block)(&w, L, kb, T, 0, W + k * sw + (a - s0), sw, 1, s1 - a);
             int64_t ca = (s0 > k ? s0 : k) - k, cb = (s1 < k + kb ? s1 : k + kb) - k;
             if (ca < cb) HFN(form_cols)(&w, W + (k + ca - s0), sw, 1, k, kb, L, T, d, ca, cb);
+            if (HFN(stop)(&w)) { code = WI_ECANCELLED; break; }
         }
         if (code) break;
         for (int64_t i = p0; i < p1; i++) {

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 
 import numpy as np
 
@@ -45,8 +46,51 @@ def _target(out, name="out"):
     return ptr, dt, True
 
 
+# Work (M * N * columns formed) from which a call runs in a helper thread so that Ctrl-C
+# is seen at once (about 20 ms of work; below it the call returns about as soon).
+INTERRUPTIBLE_WORK = 1 << 24
+
+
+def _interruptible(call, work):
+    """Run call(cancel) so that a KeyboardInterrupt arrives within about 0.1 s: the C
+    driver runs in a helper thread (it holds no GIL) and polls the int at address
+    `cancel` between panels and product chunks, while this thread waits in short
+    slices, in which Python runs its signal handlers. On Ctrl-C the flag is set, the
+    helper stops at its next poll (milliseconds), and the interrupt is re-raised here."""
+    if work < INTERRUPTIBLE_WORK or threading.current_thread() is not threading.main_thread():
+        return call(0)       # only the main thread receives signals
+    flag = np.zeros(1, np.intc)
+    failure = []
+
+    def run():
+        try:
+            call(flag.ctypes.data)
+        except BaseException as exc:     # re-raised in the caller's thread
+            failure.append(exc)
+    helper = threading.Thread(target=run, name="weightinit-orthogonal", daemon=True)
+    helper.start()
+    try:
+        while helper.is_alive():
+            helper.join(0.05)
+    except KeyboardInterrupt:
+        flag[0] = 1
+        while helper.is_alive():         # out must not be written once we return
+            try:
+                helper.join()
+            except KeyboardInterrupt:
+                pass
+        raise
+    if failure:
+        raise failure[0]
+
+
 def _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa):
-    (_core.orthogonal_complex if cplx else _core.orthogonal)(ptr, rows, cols, dt, g, s, st, th, isa)
+    if cplx:
+        _core.orthogonal_complex(ptr, rows, cols, dt, g, s, st, th, isa)
+        return
+    m, n = max(rows, cols), min(rows, cols)
+    _interruptible(lambda cancel: _core.orthogonal(ptr, rows, cols, dt, g, s, st, th, isa, cancel),
+                   m * n * n)
 
 
 def _block_region(out, global_shape, offset, cplx, what="orthogonal_"):
@@ -95,8 +139,12 @@ def _orthogonal_block(out, dt, gs, start, g, s, st, th, isa):
         dest = out
     else:
         dest = np.empty((b.h, b.w), dtype=out.dtype)
-    _core.orthogonal_block(dest.__array_interface__["data"][0], b.rows, b.cols, b.r0, b.c0, b.h, b.w,
-                           dt, g, s, st, th, isa)
+    ptr = dest.__array_interface__["data"][0]
+    tall = b.rows >= b.cols
+    m, q1 = max(b.rows, b.cols), (b.c0 + b.w if tall else b.r0 + b.h)
+    _interruptible(lambda cancel: _core.orthogonal_block(ptr, b.rows, b.cols, b.r0, b.c0, b.h, b.w, dt, g, s,
+                                                         st, th, isa, cancel),
+                   m * q1 * (b.w if tall else b.h))
     if b.pick is not None:
         out[...] = dest[:, b.pick].reshape(out.shape)
 
