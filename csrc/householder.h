@@ -58,6 +58,12 @@ int wi_orthogonal_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t 
  * gain Q, or gain Q^T when rows < cols. */
 int wi_orthogonal_complex(const wi_orthogonal_request *req);
 
+/* The block out = G[r0:r0+h, c0:c0+w] of the wi_orthogonal_complex result G, bit for
+ * bit, from the columns of Q it touches (full height, in slabs of about h * w / M
+ * columns, at least 128), each reflector regenerated from its own samples. */
+int wi_orthogonal_complex_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0, uint64_t h,
+                                uint64_t w);
+
 /* a <- Q of a = QR (rows >= cols) or of a^T = QR (rows < cols, then a <- Q^T),
  * with positive diag(R) (R_jj = 0 counts as positive). */
 int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa);

@@ -17,6 +17,8 @@ cdef extern from "householder.h":
     int wi_orthogonal_complex(const wi_orthogonal_request *req) nogil
     int wi_orthogonal_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0,
                             uint64_t h, uint64_t w) nogil
+    int wi_orthogonal_complex_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0,
+                                    uint64_t h, uint64_t w) nogil
     int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa) nogil
     int WI_ENOMEM
     int WI_ECANCELLED
@@ -74,6 +76,30 @@ def orthogonal_block(uintptr_t ptr, uint64_t rows, uint64_t cols, uint64_t r0, u
     r.cancel = <const int *>cancel
     with nogil:
         code = wi_orthogonal_block(&r, r0, c0, h, w)
+    _check_linalg(code)
+
+
+def orthogonal_complex_block(uintptr_t ptr, uint64_t rows, uint64_t cols, uint64_t r0, uint64_t c0,
+                             uint64_t h, uint64_t w, str part_dtype, double gain, uint64_t seed,
+                             uint64_t stream, int threads, int isa, uintptr_t cancel=0):
+    """The h x w block at (r0, c0) of the rows x cols result of orthogonal_complex(), into
+    the C-contiguous h x w complex buffer at ptr."""
+    cdef wi_orthogonal_request r
+    cdef int code
+    if ptr == 0 and h * w:
+        raise ValueError("null buffer")
+    r.out = <void *>ptr
+    r.rows = rows
+    r.cols = cols
+    r.dtype = DTYPE_CODES[part_dtype]
+    r.gain = gain
+    r.seed = seed
+    r.stream = stream
+    r.threads = threads
+    r.isa = isa
+    r.cancel = <const int *>cancel
+    with nogil:
+        code = wi_orthogonal_complex_block(&r, r0, c0, h, w)
     _check_linalg(code)
 
 

@@ -93,18 +93,14 @@ def _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa):
                    m * n * n)
 
 
-def _block_region(out, global_shape, offset, cplx, what="orthogonal_"):
+def _block_region(out, global_shape, offset):
     """(global_shape, start) of the block `out` is, or None for the whole matrix; refuses
     what blocks do not support before anything is written."""
     if global_shape is None:
         if offset is not None:
             raise ValueError("offset (start indices of a block) needs global_shape= too")
         return None
-    region = resolve_region(out, global_shape, 0 if offset is None else offset)
-    if cplx:
-        raise TypeError(f"{what} of a block (global_shape={region[0]}) supports real dtypes only, "
-                        f"got {out.dtype}: fill the whole complex matrix instead")
-    return region
+    return resolve_region(out, global_shape, 0 if offset is None else offset)
 
 
 class _MatrixBlock:
@@ -130,8 +126,8 @@ class _MatrixBlock:
             self.pick = np.ravel_multi_index(tuple(g.ravel() for g in grids), gs[1:]) - first
 
 
-def _orthogonal_block(out, dt, gs, start, g, s, st, th, isa):
-    """out <- its block of the whole orthogonal_ result of shape gs (real dtypes)."""
+def _orthogonal_block(out, dt, cplx, gs, start, g, s, st, th, isa):
+    """out <- its block of the whole orthogonal_ result of shape gs."""
     b = _MatrixBlock(gs, start, out.shape)
     if b.h == 0 or b.w == 0:
         return
@@ -142,8 +138,8 @@ def _orthogonal_block(out, dt, gs, start, g, s, st, th, isa):
     ptr = dest.__array_interface__["data"][0]
     tall = b.rows >= b.cols
     m, q1 = max(b.rows, b.cols), (b.c0 + b.w if tall else b.r0 + b.h)
-    _interruptible(lambda cancel: _core.orthogonal_block(ptr, b.rows, b.cols, b.r0, b.c0, b.h, b.w, dt, g, s,
-                                                         st, th, isa, cancel),
+    fn = _core.orthogonal_complex_block if cplx else _core.orthogonal_block
+    _interruptible(lambda cancel: fn(ptr, b.rows, b.cols, b.r0, b.c0, b.h, b.w, dt, g, s, st, th, isa, cancel),
                    m * q1 * (b.w if tall else b.h))
     if b.pick is not None:
         out[...] = dest[:, b.pick].reshape(out.shape)
@@ -198,7 +194,8 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shap
         per dimension), equal to it bit for bit, computed without forming
         ``W``: only the columns of ``Q`` that the block touches are formed, full
         height, from the reflectors they need (regenerated from the stream), in
-        slabs of about ``out.size / M`` columns (at least 128). Real dtypes only.
+        slabs of about ``out.size / M`` columns (at least 128). Complex outputs
+        too (their unblocked reflectors one by one, each from its own samples).
         See ``docs/distributed.md`` for the time and memory it costs.
 
     Returns
@@ -223,14 +220,14 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shap
     """
     ptr, dt, cplx = _target(out)
     rows, cols = _matrix_shape(out, "out")
-    region = _block_region(out, global_shape, offset, cplx)
+    region = _block_region(out, global_shape, offset)
     g = _gain(gain)
     _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)
     if region is not None:
-        _orthogonal_block(out, dt, region[0], region[1], g, s, st, th, isa_code())
+        _orthogonal_block(out, dt, cplx, region[0], region[1], g, s, st, th, isa_code())
     else:
         _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa_code())
     return out
@@ -285,7 +282,7 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, globa
     if not 3 <= out.ndim <= 5:
         raise ValueError("out must be a convolution weight of shape (out_channels, in_channels, "
                          f"*kernel_size) with 1 to 3 spatial dimensions, got shape {out.shape}")
-    region = _block_region(out, global_shape, offset, cplx, "delta_orthogonal_")
+    region = _block_region(out, global_shape, offset)
     shape, start = (tuple(out.shape), (0,) * out.ndim) if region is None else region
     cout, cin = shape[0], shape[1]
     if cin > cout:
@@ -305,7 +302,7 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, globa
         out[...] = 0
         if all(0 <= c < n for c, n in zip(local, out.shape[2:])):
             q = np.empty(out.shape[:2], dtype=out.dtype)
-            _orthogonal_block(q, dt, (cout, cin), start[:2], g, s, st, th, isa)
+            _orthogonal_block(q, dt, cplx, (cout, cin), start[:2], g, s, st, th, isa)
             out[(slice(None), slice(None)) + local] = q
         return out
     q = np.empty((cout, cin), dtype=out.dtype)
