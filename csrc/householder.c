@@ -17,6 +17,7 @@
 #include "hh_kernels.h"
 #include "convert.h"
 #include "convert8.h"
+#include "wi_hypot.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif

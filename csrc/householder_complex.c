@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "householder.h"
+#include "wi_hypot.h"
 
 #define RE(a, k) (a)[2 * (k)]
 #define IM(a, k) (a)[2 * (k) + 1]
@@ -20,7 +21,7 @@
 static void reflector(double *x, int64_t len, double *tau, double *ph_re, double *ph_im) {
     double ss = 0.0;
     for (int64_t i = 0; i < len; i++) ss += RE(x, i) * RE(x, i) + IM(x, i) * IM(x, i);
-    double norm = sqrt(ss), a0 = hypot(RE(x, 0), IM(x, 0));
+    double norm = sqrt(ss), a0 = wi_hypot(RE(x, 0), IM(x, 0));
     double pr = a0 > 0 ? RE(x, 0) / a0 : 1.0, pi = a0 > 0 ? IM(x, 0) / a0 : 0.0;
     *ph_re = pr; *ph_im = pi;
     if (norm == 0.0) { *tau = 0.0; return; }

@@ -52,7 +52,7 @@ static int HFN(reflector)(R *x, int64_t len, int64_t st, R *tau) {
         ss += t * t;
     }
     double xn = sc * sqrt(ss);
-    double beta = -copysign(hypot(alpha, xn), alpha);
+    double beta = -copysign(wi_hypot(alpha, xn), alpha);
     *tau = (R)((beta - alpha) / beta);
     double f = 1.0 / (alpha - beta);
     for (int64_t i = 1; i < len; i++) x[i * st] = (R)((double)x[i * st] * f);
