@@ -183,10 +183,13 @@ int wi_orthogonal(const wi_orthogonal_request *r) {
 }
 
 /* The slab width of a block: the workspace (M x slab) about the size of the block
- * itself, and never under one panel. */
+ * itself, and never under WI_BLOCK_MIN_SLAB columns: each slab regenerates its panels
+ * (samples, reflectors, V^T V and T, about the work of applying a panel to NB / 2
+ * columns), which narrow slabs would repeat too often. */
+#define WI_BLOCK_MIN_SLAB (4 * WI_HH_NB)
 static int64_t block_slab(int64_t M, int64_t h, int64_t nq) {
     int64_t need = M ? (h * nq + M - 1) / M : 1;
-    int64_t slab = need > WI_HH_NB ? need : WI_HH_NB;
+    int64_t slab = need > WI_BLOCK_MIN_SLAB ? need : WI_BLOCK_MIN_SLAB;
     return slab < nq ? slab : nq;
 }
 

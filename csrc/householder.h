@@ -44,7 +44,7 @@ int wi_orthogonal(const wi_orthogonal_request *req);
  * wi_orthogonal(req) (req->rows, req->cols: the whole matrix; req->out: h x w
  * elements, C-contiguous), equal to it bit for bit, without forming G: only the
  * columns of Q the block touches are computed (full height, in slabs of about
- * h * w / M columns, at least WI_HH_NB), from the panels of reflectors they need.
+ * h * w / M columns, at least 4 WI_HH_NB = 512), from the panels of reflectors they need.
  * WI_ERANGE if the block does not fit in rows x cols. Real dtypes only. */
 int wi_orthogonal_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0, uint64_t h, uint64_t w);
 
@@ -60,7 +60,7 @@ int wi_orthogonal_complex(const wi_orthogonal_request *req);
 
 /* The block out = G[r0:r0+h, c0:c0+w] of the wi_orthogonal_complex result G, bit for
  * bit, from the columns of Q it touches (full height, in slabs of about h * w / M
- * columns, at least 128), each reflector regenerated from its own samples. */
+ * columns, at least 512), each reflector regenerated from its own samples. */
 int wi_orthogonal_complex_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0, uint64_t h,
                                 uint64_t w);
 

@@ -194,7 +194,7 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shap
         per dimension), equal to it bit for bit, computed without forming
         ``W``: only the columns of ``Q`` that the block touches are formed, full
         height, from the reflectors they need (regenerated from the stream), in
-        slabs of about ``out.size / M`` columns (at least 128). Complex outputs
+        slabs of about ``out.size / M`` columns (at least 512). Complex outputs
         too (their unblocked reflectors one by one, each from its own samples).
         See ``docs/distributed.md`` for the time and memory it costs.
 
