@@ -225,9 +225,10 @@ static int HFN(haar)(const wi_hh_kernels *K, R *Q, int64_t M, int64_t N, int64_t
  * as there, into dst: Q(i, j) goes to dst[(i - p0) * drs + (j - q0) * dcs].
  * Columns of Q are independent under the reflectors applied from the left, and
  * column j needs only the panels 0..j / NB: a slab of columns s0..s1-1 is formed
- * full height in an M x (s1 - s0) workspace by exactly the operations haar() does
- * on those columns (its panels regenerated from the stream, last first), then
- * the asked rows are kept. Slabs of `slab` columns bound the memory. */
+ * full height by exactly the operations haar() does on those columns (its panels
+ * regenerated from the stream, last first), then the asked rows are kept. Slabs of
+ * `slab` columns bound the memory; a block of whole columns in one slab is formed in
+ * dst itself (no workspace). */
 static int HFN(haar_block)(const wi_hh_kernels *K, R *dst, int64_t drs, int64_t dcs, int64_t M,
                            int64_t N, int64_t p0, int64_t p1, int64_t q0, int64_t q1, int64_t slab,
                            double gain, uint64_t seed, uint64_t stream, int threads, int isa,
@@ -239,24 +240,35 @@ static int HFN(haar_block)(const wi_hh_kernels *K, R *dst, int64_t drs, int64_t 
     if (code) return code;
     w.cancel = cancel;
     if (slab > nq) slab = nq;
+    const int direct = p0 == 0 && p1 == M && slab == nq;
     R *T = alloc64((size_t)NB * NB * sizeof(R)), tau[NB];
-    R *W = alloc64((size_t)M * (size_t)slab * sizeof(R));
+    R *W = direct ? dst : alloc64((size_t)M * (size_t)slab * sizeof(R));
     signed char d[NB];
-    if (!T || !W) { free(T); free(W); HFN(ws_free)(&w); return WI_ENOMEM; }
+    if (!T || !W) { free(T); if (!direct) free(W); HFN(ws_free)(&w); return WI_ENOMEM; }
     for (int64_t s0 = q0; s0 < q1 && !code; s0 += slab) {
         int64_t s1 = q1 - s0 < slab ? q1 : s0 + slab, sw = s1 - s0;
+        int64_t wrs = direct ? drs : sw, wcs = direct ? dcs : 1;     /* W(i, j - s0) */
         for (int64_t b = (s1 - 1) / NB; b >= 0; b--) {
             int64_t k = b * NB, kb = N - k < NB ? N - k : NB, L = M - k;
             code = HFN(gen_panel)(&w, M, k, kb, seed, stream, isa, tau, d);
             if (code) break;
             HFN(build_T)(&w, L, kb, tau, T);
             int64_t a = s0 > k + kb ? s0 : k + kb;      /* formed columns right of the panel */
-            if (a < s1) HFN(apply_block)(&w, L, kb, T, 0, W + k * sw + (a - s0), sw, 1, s1 - a);
+            if (a < s1) HFN(apply_block)(&w, L, kb, T, 0, W + k * wrs + (a - s0) * wcs, wrs, wcs, s1 - a);
             int64_t ca = (s0 > k ? s0 : k) - k, cb = (s1 < k + kb ? s1 : k + kb) - k;
-            if (ca < cb) HFN(form_cols)(&w, W + (k + ca - s0), sw, 1, k, kb, L, T, d, ca, cb);
+            if (ca < cb) HFN(form_cols)(&w, W + (k + ca - s0) * wcs, wrs, wcs, k, kb, L, T, d, ca, cb);
             if (HFN(stop)(&w)) { code = WI_ECANCELLED; break; }
         }
         if (code) break;
+        if (direct) {
+            if (gain != 1.0)
+                for (int64_t i = 0; i < M; i++)
+                    for (int64_t j = 0; j < sw; j++) {
+                        R *o = dst + i * drs + j * dcs;
+                        *o = (R)((double)*o * gain);
+                    }
+            continue;
+        }
         for (int64_t i = p0; i < p1; i++) {
             const R *wr = W + i * sw;
             R *o = dst + (i - p0) * drs + (s0 - q0) * dcs;
@@ -264,7 +276,8 @@ static int HFN(haar_block)(const wi_hh_kernels *K, R *dst, int64_t drs, int64_t 
             else for (int64_t j = 0; j < sw; j++) o[j * dcs] = (R)((double)wr[j] * gain);
         }
     }
-    free(T); free(W);
+    free(T);
+    if (!direct) free(W);
     HFN(ws_free)(&w);
     return code;
 }
