@@ -26,8 +26,8 @@ typedef struct {
     int isa;            /* wi_isa */
     const int *cancel;  /* NULL, or a flag another thread may set: polled between steps of the
                            work (every panel and every chunk of a product, milliseconds apart);
-                           once nonzero the call returns WI_ECANCELLED (wi_orthogonal and
-                           wi_orthogonal_block) */
+                           once nonzero the call returns WI_ECANCELLED (every entry point
+                           but wi_orthogonalize) */
 } wi_orthogonal_request;
 
 /* Haar-distributed Q (Stewart 1980): Q = H_0 ... H_{N-1} [I; 0] D, where H_j

@@ -94,6 +94,10 @@ int wi_orthogonal_complex(const wi_orthogonal_request *r) {
     memset(q, 0, bytes);
     for (int64_t j = 0; j < N; j++) RE(q, j * M + j) = 1.0;
     for (int64_t j = N - 1; j >= 0; j--) {
+        if (r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED)) {   /* out not written yet */
+            free(g); free(q); free(tau);
+            return WI_ECANCELLED;
+        }
         const double *v = g + 2 * (j * M + j);
         double t = tau[3 * j];
         int64_t len = M - j, ncol = N - j;

@@ -1,7 +1,8 @@
 """Ctrl-C inside a long orthogonal_: the C driver runs in a helper thread and polls a
 cancel flag between panels and product chunks, so a KeyboardInterrupt arrives at once
 instead of after the whole matrix. float32/float64 outputs then hold partial values;
-16- and 8-bit outputs (written only at the end) are untouched."""
+16- and 8-bit and complex outputs of the whole matrix (written only at the end) are
+untouched."""
 import signal
 import subprocess
 import sys
@@ -35,6 +36,14 @@ def test_small_dtype_output_is_untouched_when_cancelled():
     assert (out == 5.0).all()
 
 
+def test_complex_output_is_untouched_when_cancelled():
+    flag = np.ones(1, np.intc)
+    out = np.full((300, 200), 5.0, np.complex64)
+    with pytest.raises(KeyboardInterrupt):
+        _core.orthogonal_complex(out.ctypes.data, 300, 200, "float32", 1.0, 1, 0, 2, 0, flag.ctypes.data)
+    assert (out == 5.0).all()
+
+
 def test_helper_thread_path_gives_the_same_bits(monkeypatch):
     ref = wi.orthogonal_(np.empty((260, 130), np.float64), seed=4, stream="w")
     monkeypatch.setattr(orth_mod, "INTERRUPTIBLE_WORK", 0)    # every call through the helper thread
@@ -56,7 +65,7 @@ def test_calls_from_other_threads_run_inline(monkeypatch):
 
 CHILD = """
 import numpy as np, weightinit as wi
-out = np.full((4096, 4096), np.nan, np.{dtype})   # seconds of work
+out = np.full(({n}, {n}), np.nan, np.{dtype})   # seconds of work
 print("ready", flush=True)
 try:
     wi.orthogonal_(out, seed=1, threads=2{extra})
@@ -69,11 +78,12 @@ except KeyboardInterrupt:
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-@pytest.mark.parametrize("dtype, extra", [("float64", ""), ("float32", ", global_shape=(8192, 4096), offset=(4096, 0)")],
-                         ids=["whole", "row-block"])
-def test_sigint_arrives_inside_a_long_orthogonal(dtype, extra):
-    p = subprocess.Popen([sys.executable, "-c", CHILD.format(dtype=dtype, extra=extra)], stdout=subprocess.PIPE,
-                         text=True)
+@pytest.mark.parametrize("n, dtype, extra", [
+    (4096, "float64", ""), (4096, "float32", ", global_shape=(8192, 4096), offset=(4096, 0)"),
+    (2000, "complex64", "")], ids=["whole", "row-block", "complex"])
+def test_sigint_arrives_inside_a_long_orthogonal(n, dtype, extra):
+    p = subprocess.Popen([sys.executable, "-c", CHILD.format(n=n, dtype=dtype, extra=extra)],
+                         stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == "ready"
     import time
     time.sleep(0.5)

@@ -104,7 +104,7 @@ def orthogonal_complex_block(uintptr_t ptr, uint64_t rows, uint64_t cols, uint64
 
 
 def orthogonal_complex(uintptr_t ptr, uint64_t rows, uint64_t cols, str part_dtype, double gain,
-                       uint64_t seed, uint64_t stream, int threads, int isa):
+                       uint64_t seed, uint64_t stream, int threads, int isa, uintptr_t cancel=0):
     """Haar-unitary rows x cols (row-major) complex matrix times gain at ptr; part_dtype
     'float32' (complex64) or 'float64' (complex128)."""
     cdef wi_orthogonal_request r
@@ -120,7 +120,7 @@ def orthogonal_complex(uintptr_t ptr, uint64_t rows, uint64_t cols, str part_dty
     r.stream = stream
     r.threads = threads
     r.isa = isa
-    r.cancel = NULL
+    r.cancel = <const int *>cancel
     with nogil:
         code = wi_orthogonal_complex(&r)
     _check_linalg(code)

@@ -85,12 +85,9 @@ def _interruptible(call, work):
 
 
 def _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa):
-    if cplx:
-        _core.orthogonal_complex(ptr, rows, cols, dt, g, s, st, th, isa)
-        return
+    fn = _core.orthogonal_complex if cplx else _core.orthogonal
     m, n = max(rows, cols), min(rows, cols)
-    _interruptible(lambda cancel: _core.orthogonal(ptr, rows, cols, dt, g, s, st, th, isa, cancel),
-                   m * n * n)
+    _interruptible(lambda cancel: fn(ptr, rows, cols, dt, g, s, st, th, isa, cancel), m * n * n)
 
 
 def _block_region(out, global_shape, offset):
