@@ -17,6 +17,7 @@
 #include "hh_kernels.h"
 #include "convert.h"
 #include "convert8.h"
+#include "wi_hypot.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -167,15 +168,63 @@ int wi_orthogonal(const wi_orthogonal_request *r) {
     int64_t n = (int64_t)(r->rows * r->cols);
     switch (r->dtype) {
     case WI_F64:
-        return haar_f64(K, (double *)r->out, M, N, rs, cs, r->gain, r->seed, r->stream, threads, isa);
+        return haar_f64(K, (double *)r->out, M, N, rs, cs, r->gain, r->seed, r->stream, threads, isa, r->cancel);
     case WI_F32:
-        return haar_f32(K, (float *)r->out, M, N, rs, cs, r->gain, r->seed, r->stream, threads, isa);
+        return haar_f32(K, (float *)r->out, M, N, rs, cs, r->gain, r->seed, r->stream, threads, isa, r->cancel);
     default: {
         float *w = alloc64((size_t)n * sizeof(float));
         if (!w) return WI_ENOMEM;
-        code = haar_f32(K, w, M, N, rs, cs, 1.0, r->seed, r->stream, threads, isa);
+        code = haar_f32(K, w, M, N, rs, cs, 1.0, r->seed, r->stream, threads, isa, r->cancel);
         if (!code) store_small(w, r->out, n, r->dtype, r->gain, threads);
         free(w);
+        return code;
+    }
+    }
+}
+
+/* The slab width of a block: the workspace (M x slab) about the size of the block
+ * itself, and never under WI_BLOCK_MIN_SLAB columns: each slab regenerates its panels
+ * (samples, reflectors, V^T V and T, about the work of applying a panel to NB / 2
+ * columns), which narrow slabs would repeat too often. */
+#define WI_BLOCK_MIN_SLAB (4 * WI_HH_NB)
+static int64_t block_slab(int64_t M, int64_t h, int64_t nq) {
+    int64_t need = M ? (h * nq + M - 1) / M : 1;
+    int64_t slab = need > WI_BLOCK_MIN_SLAB ? need : WI_BLOCK_MIN_SLAB;
+    return slab < nq ? slab : nq;
+}
+
+int wi_orthogonal_block(const wi_orthogonal_request *r, uint64_t r0, uint64_t c0, uint64_t h, uint64_t w) {
+    int isa = r->isa;
+    int code = check(r->rows, r->cols, r->dtype, &isa);
+    if (code) return code;
+    if (!isfinite(r->gain)) return WI_EPARAM;
+    if (r0 > r->rows || h > r->rows - r0 || c0 > r->cols || w > r->cols - c0) return WI_ERANGE;
+    if (h == 0 || w == 0) return WI_OK;
+    int64_t M, N, rs, cs;
+    shape(r->rows, r->cols, &M, &N, &rs, &cs);
+    /* out = Q: rows of out are rows of Q; out = Q^T: rows of out are columns of Q */
+    int tall = r->rows >= r->cols;
+    int64_t p0 = (int64_t)(tall ? r0 : c0), np = (int64_t)(tall ? h : w);
+    int64_t q0 = (int64_t)(tall ? c0 : r0), nq = (int64_t)(tall ? w : h);
+    int64_t drs = tall ? (int64_t)w : 1, dcs = tall ? 1 : (int64_t)w;
+    int64_t slab = block_slab(M, np, nq);
+    const wi_hh_kernels *K = kernels_for(isa);
+    int threads = r->threads < 1 ? 1 : r->threads;
+    int64_t n = (int64_t)(h * w);
+    switch (r->dtype) {
+    case WI_F64:
+        return haar_block_f64(K, (double *)r->out, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab,
+                              r->gain, r->seed, r->stream, threads, isa, r->cancel);
+    case WI_F32:
+        return haar_block_f32(K, (float *)r->out, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab,
+                              r->gain, r->seed, r->stream, threads, isa, r->cancel);
+    default: {
+        float *t = alloc64((size_t)n * sizeof(float));
+        if (!t) return WI_ENOMEM;
+        code = haar_block_f32(K, t, drs, dcs, M, N, p0, p0 + np, q0, q0 + nq, slab, 1.0,
+                              r->seed, r->stream, threads, isa, r->cancel);
+        if (!code) store_small(t, r->out, n, r->dtype, r->gain, threads);
+        free(t);
         return code;
     }
     }

@@ -14,6 +14,7 @@ extern "C" {
 #endif
 
 #define WI_ENOMEM 6         /* workspace allocation failed */
+#define WI_ECANCELLED 8     /* *req->cancel became nonzero: stopped early, out holds partial values */
 
 typedef struct {
     void *out;          /* rows * cols elements of dtype, C-contiguous */
@@ -23,6 +24,10 @@ typedef struct {
     uint64_t seed, stream;
     int threads;        /* >= 1 */
     int isa;            /* wi_isa */
+    const int *cancel;  /* NULL, or a flag another thread may set: polled between steps of the
+                           work (every panel and every chunk of a product, milliseconds apart);
+                           once nonzero the call returns WI_ECANCELLED (every entry point
+                           but wi_orthogonalize) */
 } wi_orthogonal_request;
 
 /* Haar-distributed Q (Stewart 1980): Q = H_0 ... H_{N-1} [I; 0] D, where H_j
@@ -35,6 +40,14 @@ typedef struct {
  * of an M x N Gaussian matrix. */
 int wi_orthogonal(const wi_orthogonal_request *req);
 
+/* The block out = G[r0:r0+h, c0:c0+w] of G = the rows x cols result of
+ * wi_orthogonal(req) (req->rows, req->cols: the whole matrix; req->out: h x w
+ * elements, C-contiguous), equal to it bit for bit, without forming G: only the
+ * columns of Q the block touches are computed (full height, in slabs of about
+ * h * w / M columns, at least 4 WI_HH_NB = 512), from the panels of reflectors they need.
+ * WI_ERANGE if the block does not fit in rows x cols. Real dtypes only. */
+int wi_orthogonal_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0, uint64_t h, uint64_t w);
+
 /* The complex form: out holds rows * cols complex numbers as (re, im) pairs of
  * dtype WI_F32 (complex64) or WI_F64 (complex128). x_j are circular complex
  * normals whose parts are the float32 (float64) normal stream at part indices
@@ -44,6 +57,12 @@ int wi_orthogonal(const wi_orthogonal_request *req);
  * on the complex Stiefel manifold). Computed in float64, rounded once; out =
  * gain Q, or gain Q^T when rows < cols. */
 int wi_orthogonal_complex(const wi_orthogonal_request *req);
+
+/* The block out = G[r0:r0+h, c0:c0+w] of the wi_orthogonal_complex result G, bit for
+ * bit, from the columns of Q it touches (full height, in slabs of about h * w / M
+ * columns, at least 512), each reflector regenerated from its own samples. */
+int wi_orthogonal_complex_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0, uint64_t h,
+                                uint64_t w);
 
 /* a <- Q of a = QR (rows >= cols) or of a^T = QR (rows < cols, then a <- Q^T),
  * with positive diag(R) (R_jj = 0 counts as positive). */

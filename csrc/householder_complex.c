@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "householder.h"
+#include "wi_hypot.h"
 
 #define RE(a, k) (a)[2 * (k)]
 #define IM(a, k) (a)[2 * (k) + 1]
@@ -20,7 +21,7 @@
 static void reflector(double *x, int64_t len, double *tau, double *ph_re, double *ph_im) {
     double ss = 0.0;
     for (int64_t i = 0; i < len; i++) ss += RE(x, i) * RE(x, i) + IM(x, i) * IM(x, i);
-    double norm = sqrt(ss), a0 = hypot(RE(x, 0), IM(x, 0));
+    double norm = sqrt(ss), a0 = wi_hypot(RE(x, 0), IM(x, 0));
     double pr = a0 > 0 ? RE(x, 0) / a0 : 1.0, pi = a0 > 0 ? IM(x, 0) / a0 : 0.0;
     *ph_re = pr; *ph_im = pi;
     if (norm == 0.0) { *tau = 0.0; return; }
@@ -93,6 +94,10 @@ int wi_orthogonal_complex(const wi_orthogonal_request *r) {
     memset(q, 0, bytes);
     for (int64_t j = 0; j < N; j++) RE(q, j * M + j) = 1.0;
     for (int64_t j = N - 1; j >= 0; j--) {
+        if (r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED)) {   /* out not written yet */
+            free(g); free(q); free(tau);
+            return WI_ECANCELLED;
+        }
         const double *v = g + 2 * (j * M + j);
         double t = tau[3 * j];
         int64_t len = M - j, ncol = N - j;
@@ -119,4 +124,80 @@ int wi_orthogonal_complex(const wi_orthogonal_request *r) {
     }
     free(g); free(q); free(tau);
     return WI_OK;
+}
+
+/* Rows p0..p1-1 of the columns q0..q1-1 of Q, as wi_orthogonal_complex forms them: the
+ * columns are independent (each reflector is applied to each column on its own), and
+ * reflector j needs only the samples of column j of the Gaussian matrix (flat parts
+ * 2 (j M + j) .. 2 (j M + M) - 1, regenerated from the stream). A slab of columns
+ * s0..s1-1 is formed full height (M x (s1 - s0) complex workspace) with reflectors
+ * s1-1 down to 0, by the same operations as the whole path, then the asked rows are
+ * written. */
+int wi_orthogonal_complex_block(const wi_orthogonal_request *r, uint64_t r0, uint64_t c0, uint64_t h,
+                                uint64_t w) {
+    if (r->dtype != WI_F32 && r->dtype != WI_F64) return WI_EDTYPE;
+    if (!isfinite(r->gain)) return WI_EPARAM;
+    uint64_t rows = r->rows, cols = r->cols;
+    if (r0 > rows || h > rows - r0 || c0 > cols || w > cols - c0) return WI_ERANGE;
+    if (h == 0 || w == 0) return WI_OK;
+    if (rows > (uint64_t)INT64_MAX / cols / 32) return WI_ERANGE;
+    const int tall = rows >= cols;
+    int64_t M = (int64_t)(tall ? rows : cols);
+    int64_t p0 = (int64_t)(tall ? r0 : c0), p1 = p0 + (int64_t)(tall ? h : w);
+    int64_t q0 = (int64_t)(tall ? c0 : r0), q1 = q0 + (int64_t)(tall ? w : h);
+    int64_t drs = tall ? (int64_t)w : 1, dcs = tall ? 1 : (int64_t)w;   /* Q(i, c) -> out */
+    int64_t slab = (p1 - p0) * (q1 - q0) / M + 1;
+    if (slab < 512) slab = 512;
+    if (slab > q1 - q0) slab = q1 - q0;
+    int threads = r->threads < 1 ? 1 : r->threads;
+    double *q = malloc((size_t)M * (size_t)slab * 2 * sizeof(double));
+    double *x = malloc((size_t)M * 2 * sizeof(double));
+    float *f = r->dtype == WI_F32 ? malloc((size_t)M * 2 * sizeof(float)) : NULL;
+    double *ph = malloc((size_t)slab * 2 * sizeof(double));
+    if (!q || !x || !ph || (r->dtype == WI_F32 && !f)) { free(q); free(x); free(f); free(ph); return WI_ENOMEM; }
+    int code = WI_OK;
+    double *o64 = (double *)r->out;
+    float *o32 = (float *)r->out;
+    const int wide = r->dtype == WI_F64;
+    for (int64_t s0 = q0; s0 < q1 && !code; s0 += slab) {
+        int64_t s1 = q1 - s0 < slab ? q1 : s0 + slab, sw = s1 - s0;
+        memset(q, 0, (size_t)M * (size_t)sw * 2 * sizeof(double));
+        for (int64_t c = s0; c < s1; c++) RE(q, (c - s0) * M + c) = 1.0;
+        for (int64_t j = s1 - 1; j >= 0 && !code; j--) {
+            if (r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED)) { code = WI_ECANCELLED; break; }
+            int64_t len = M - j;
+            wi_fill_request fr;
+            memset(&fr, 0, sizeof fr);
+            fr.n = 2 * (uint64_t)len;
+            fr.offset = 2 * ((uint64_t)j * (uint64_t)M + (uint64_t)j);
+            fr.seed = r->seed; fr.stream = r->stream; fr.dtype = r->dtype; fr.dist = WI_NORMAL;
+            fr.params[0] = 0.0; fr.params[1] = 1.0; fr.threads = 1; fr.isa = r->isa;
+            fr.out = wide ? (void *)x : (void *)f;
+            code = wi_fill(&fr);
+            if (code) break;
+            if (!wide)
+                for (uint64_t k = 0; k < fr.n; k++) x[k] = (double)f[k];
+            double t, pr, pi;
+            reflector(x, len, &t, &pr, &pi);
+            if (j >= s0) { ph[2 * (j - s0)] = pr; ph[2 * (j - s0) + 1] = pi; }
+            int64_t a = j > s0 ? j : s0, ncol = s1 - a;
+            int nt = (double)len * (double)ncol < MIN_PAR_WORK ? 1 : threads;
+            (void)nt;
+            #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+            for (int64_t c = a; c < s1; c++) apply_column(x, len, t, q + 2 * ((c - s0) * M + j));
+        }
+        if (code) break;
+        for (int64_t c = s0; c < s1; c++) {
+            double dr = -ph[2 * (c - s0)] * r->gain, di = -ph[2 * (c - s0) + 1] * r->gain;
+            for (int64_t i = p0; i < p1; i++) {
+                double a = RE(q, (c - s0) * M + i), b = IM(q, (c - s0) * M + i);
+                double yr = a * dr - b * di, yi = a * di + b * dr;
+                int64_t k = (i - p0) * drs + (c - q0) * dcs;
+                if (wide) { o64[2 * k] = yr; o64[2 * k + 1] = yi; }
+                else { o32[2 * k] = (float)yr; o32[2 * k + 1] = (float)yi; }
+            }
+        }
+    }
+    free(q); free(x); free(f); free(ph);
+    return code;
 }

@@ -12,7 +12,10 @@ typedef struct {
     R *scratch;         /* per thread: gemm work, two NB x CHUNK_COLS blocks, column */
     int64_t stride;
     int nt;
+    const int *cancel;  /* NULL or the caller's cancel flag */
 } HFN(ws);
+
+static int HFN(stop)(const HFN(ws) *w) { return w->cancel && __atomic_load_n(w->cancel, __ATOMIC_RELAXED); }
 
 static R *HFN(tbuf)(const HFN(ws) *w) { return w->scratch + (int64_t)thread_id() * w->stride; }
 
@@ -49,7 +52,7 @@ static int HFN(reflector)(R *x, int64_t len, int64_t st, R *tau) {
         ss += t * t;
     }
     double xn = sc * sqrt(ss);
-    double beta = -copysign(hypot(alpha, xn), alpha);
+    double beta = -copysign(wi_hypot(alpha, xn), alpha);
     *tau = (R)((beta - alpha) / beta);
     double f = 1.0 / (alpha - beta);
     for (int64_t i = 1; i < len; i++) x[i * st] = (R)((double)x[i * st] * f);
@@ -97,6 +100,7 @@ static void HFN(apply_block)(HFN(ws) *w, int64_t L, int64_t kb, const R *T, int 
     (void)nt;
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (int64_t ch = 0; ch < nch; ch++) {
+        if (HFN(stop)(w)) continue;
         int64_t j0 = ch * cw, n = ncols - j0 < cw ? ncols - j0 : cw;
         R *gw = HFN(tbuf)(w), *W1 = gw + WI_HH_GEMM_WORK, *W2 = W1 + NB * CHUNK_COLS;
         R *Cc = C + j0 * csc;
@@ -106,38 +110,49 @@ static void HFN(apply_block)(HFN(ws) *w, int64_t L, int64_t kb, const R *T, int 
     }
 }
 
-/* Q[k:, k:k+kb] <- ([I; 0] - V T V1^T) D, Q[:k, k:k+kb] <- 0 */
-static void HFN(form_panel)(HFN(ws) *w, R *Q, int64_t rs, int64_t cs, int64_t k, int64_t kb,
-                            int64_t L, const R *T, const signed char *d) {
-    R *S = w->S;
-    w->K->GEMM(kb, kb, kb, T, NB, 1, w->V, 1, NB, S, NB, 1, WI_HH_SET, w->scratch);
-    for (int64_t c = 0; c < kb; c++)
-        if (d[c] < 0)
+/* Columns ca..cb-1 of the block (Q[:, k+ca:k+cb]) <- ([I; 0] - V T V1^T) D, zero above
+ * row k. P is the address of column k+ca, row 0 (strides rs, cs). Each column is
+ * computed by the same operations whichever columns are asked for (the products
+ * sum every entry in a fixed order), so a subset equals those columns of the whole. */
+static void HFN(form_cols)(HFN(ws) *w, R *P, int64_t rs, int64_t cs, int64_t k, int64_t kb,
+                           int64_t L, const R *T, const signed char *d, int64_t ca, int64_t cb) {
+    R *S = w->S + ca;
+    int64_t n = cb - ca;
+    if (n <= 0) return;
+    w->K->GEMM(kb, n, kb, T, NB, 1, w->V + ca * NB, 1, NB, S, NB, 1, WI_HH_SET, w->scratch);
+    for (int64_t c = 0; c < n; c++)
+        if (d[ca + c] < 0)
             for (int64_t r = 0; r < kb; r++) S[r * NB + c] = -S[r * NB + c];
-    int nt = useful_threads(w->nt, 2.0 * (double)(L + k) * (double)kb * (double)kb);
+    int nt = useful_threads(w->nt, 2.0 * (double)(L + k) * (double)kb * (double)n);
     int64_t nch = (L + k + CHUNK_ROWS - 1) / CHUNK_ROWS;
     const R *V = w->V;
     const wi_hh_kernels *K = w->K;
     (void)nt;
     #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (nt > 1)
     for (int64_t ch = 0; ch < nch; ch++) {
+        if (HFN(stop)(w)) continue;
         /* rows g0..g1 of Q (global), the panel starts at row k */
         int64_t g0 = ch * CHUNK_ROWS, g1 = g0 + CHUNK_ROWS < L + k ? g0 + CHUNK_ROWS : L + k;
-        R *P = Q + k * cs;
         if (cs == 1) {
             for (int64_t g = g0; g < g1; g++)
-                for (int64_t c = 0; c < kb; c++)
-                    P[g * rs + c] = g == k + c ? (R)d[c] : (R)0;
+                for (int64_t c = 0; c < n; c++)
+                    P[g * rs + c] = g == k + ca + c ? (R)d[ca + c] : (R)0;
         } else {
-            for (int64_t c = 0; c < kb; c++)
+            for (int64_t c = 0; c < n; c++)
                 for (int64_t g = g0; g < g1; g++)
-                    P[g * rs + c * cs] = g == k + c ? (R)d[c] : (R)0;
+                    P[g * rs + c * cs] = g == k + ca + c ? (R)d[ca + c] : (R)0;
         }
         int64_t a0 = g0 > k ? g0 : k;     /* rows of the panel in this chunk */
         if (g1 > a0)
-            K->GEMM(g1 - a0, kb, kb, V + (a0 - k) * NB, NB, 1, S, NB, 1, P + a0 * rs, rs, cs,
+            K->GEMM(g1 - a0, n, kb, V + (a0 - k) * NB, NB, 1, S, NB, 1, P + a0 * rs, rs, cs,
                     WI_HH_SUB, HFN(tbuf)(w));
     }
+}
+
+/* Q[k:, k:k+kb] <- ([I; 0] - V T V1^T) D, Q[:k, k:k+kb] <- 0 */
+static void HFN(form_panel)(HFN(ws) *w, R *Q, int64_t rs, int64_t cs, int64_t k, int64_t kb,
+                            int64_t L, const R *T, const signed char *d) {
+    HFN(form_cols)(w, Q + k * cs, rs, cs, k, kb, L, T, d, 0, kb);
 }
 
 static void HFN(scale)(R *Q, int64_t n, double gain, int threads) {
@@ -148,48 +163,121 @@ static void HFN(scale)(R *Q, int64_t n, double gain, int threads) {
     for (int64_t i = 0; i < n; i++) Q[i] = (R)((double)Q[i] * gain);
 }
 
+/* The reflectors k..k+kb-1 (one panel) from the stream: w->V (explicit 1 and 0),
+ * tau, d = sign(beta). */
+static int HFN(gen_panel)(HFN(ws) *w, int64_t M, int64_t k, int64_t kb, uint64_t seed,
+                          uint64_t stream, int isa, R *tau, signed char *d) {
+    int64_t L = M - k;
+    int code = WI_OK;
+    int gnt = useful_threads(w->nt, 30.0 * (double)L * (double)kb);
+    (void)gnt;
+    #pragma omp parallel for schedule(dynamic, 1) num_threads(gnt) if (gnt > 1)
+    for (int64_t jj = 0; jj < kb; jj++) {
+        R *x = HFN(tbuf)(w) + WI_HH_GEMM_WORK + 2 * NB * CHUNK_COLS;
+        int64_t j = k + jj, len = M - j;
+        wi_fill_request fr;
+        memset(&fr, 0, sizeof fr);
+        fr.out = x; fr.n = (uint64_t)len; fr.offset = (uint64_t)j * (uint64_t)M + (uint64_t)j;
+        fr.seed = seed; fr.stream = stream; fr.dtype = WDT; fr.dist = WI_NORMAL;
+        fr.params[0] = 0.0; fr.params[1] = 1.0; fr.threads = 1; fr.isa = isa;
+        int c = wi_fill(&fr);
+        if (c) {
+            #pragma omp atomic write
+            code = c;
+        }
+        d[jj] = (signed char)HFN(reflector)(x, len, 1, &tau[jj]);
+        R *v = w->V + jj;
+        for (int64_t i = 0; i < jj; i++) v[i * NB] = 0;
+        v[jj * NB] = 1;
+        for (int64_t i = jj + 1; i < L; i++) v[i * NB] = x[i - jj];
+    }
+    return code;
+}
+
 /* Q (M x N, strides rs, cs) <- Haar sample times gain */
 static int HFN(haar)(const wi_hh_kernels *K, R *Q, int64_t M, int64_t N, int64_t rs, int64_t cs,
-                     double gain, uint64_t seed, uint64_t stream, int threads, int isa) {
+                     double gain, uint64_t seed, uint64_t stream, int threads, int isa, const int *cancel) {
     HFN(ws) w;
     int nt = useful_threads(threads, 2.0 * (double)M * (double)N * (double)N);
     int code = HFN(ws_alloc)(&w, K, M, nt);
     if (code) return code;
+    w.cancel = cancel;
     R *T = alloc64((size_t)NB * NB * sizeof(R)), tau[NB];
     signed char d[NB];
     if (!T) { HFN(ws_free)(&w); return WI_ENOMEM; }
     int64_t nblocks = (N + NB - 1) / NB;
     for (int64_t b = nblocks - 1; b >= 0 && !code; b--) {
         int64_t k = b * NB, kb = N - k < NB ? N - k : NB, L = M - k;
-        int gnt = useful_threads(nt, 30.0 * (double)L * (double)kb);
-        (void)gnt;
-        #pragma omp parallel for schedule(dynamic, 1) num_threads(gnt) if (gnt > 1)
-        for (int64_t jj = 0; jj < kb; jj++) {
-            R *x = HFN(tbuf)(&w) + WI_HH_GEMM_WORK + 2 * NB * CHUNK_COLS;
-            int64_t j = k + jj, len = M - j;
-            wi_fill_request fr;
-            memset(&fr, 0, sizeof fr);
-            fr.out = x; fr.n = (uint64_t)len; fr.offset = (uint64_t)j * (uint64_t)M + (uint64_t)j;
-            fr.seed = seed; fr.stream = stream; fr.dtype = WDT; fr.dist = WI_NORMAL;
-            fr.params[0] = 0.0; fr.params[1] = 1.0; fr.threads = 1; fr.isa = isa;
-            int c = wi_fill(&fr);
-            if (c) {
-                #pragma omp atomic write
-                code = c;
-            }
-            d[jj] = (signed char)HFN(reflector)(x, len, 1, &tau[jj]);
-            R *v = w.V + jj;
-            for (int64_t i = 0; i < jj; i++) v[i * NB] = 0;
-            v[jj * NB] = 1;
-            for (int64_t i = jj + 1; i < L; i++) v[i * NB] = x[i - jj];
-        }
+        code = HFN(gen_panel)(&w, M, k, kb, seed, stream, isa, tau, d);
         if (code) break;
         HFN(build_T)(&w, L, kb, tau, T);
         HFN(apply_block)(&w, L, kb, T, 0, Q + k * rs + (k + kb) * cs, rs, cs, N - k - kb);
         HFN(form_panel)(&w, Q, rs, cs, k, kb, L, T, d);
+        if (HFN(stop)(&w)) code = WI_ECANCELLED;
     }
     if (!code) HFN(scale)(Q, M * N, gain, nt);
     free(T);
+    HFN(ws_free)(&w);
+    return code;
+}
+
+/* Rows p0..p1-1 of the columns q0..q1-1 of the Haar Q (M x N) of haar(), times gain
+ * as there, into dst: Q(i, j) goes to dst[(i - p0) * drs + (j - q0) * dcs].
+ * Columns of Q are independent under the reflectors applied from the left, and
+ * column j needs only the panels 0..j / NB: a slab of columns s0..s1-1 is formed
+ * full height by exactly the operations haar() does on those columns (its panels
+ * regenerated from the stream, last first), then the asked rows are kept. Slabs of
+ * `slab` columns bound the memory; a block of whole columns in one slab is formed in
+ * dst itself (no workspace). */
+static int HFN(haar_block)(const wi_hh_kernels *K, R *dst, int64_t drs, int64_t dcs, int64_t M,
+                           int64_t N, int64_t p0, int64_t p1, int64_t q0, int64_t q1, int64_t slab,
+                           double gain, uint64_t seed, uint64_t stream, int threads, int isa,
+                           const int *cancel) {
+    HFN(ws) w;
+    int64_t nq = q1 - q0;
+    int nt = useful_threads(threads, 2.0 * (double)M * (double)(q1 < NB ? NB : q1) * (double)nq);
+    int code = HFN(ws_alloc)(&w, K, M, nt);
+    if (code) return code;
+    w.cancel = cancel;
+    if (slab > nq) slab = nq;
+    const int direct = p0 == 0 && p1 == M && slab == nq;
+    R *T = alloc64((size_t)NB * NB * sizeof(R)), tau[NB];
+    R *W = direct ? dst : alloc64((size_t)M * (size_t)slab * sizeof(R));
+    signed char d[NB];
+    if (!T || !W) { free(T); if (!direct) free(W); HFN(ws_free)(&w); return WI_ENOMEM; }
+    for (int64_t s0 = q0; s0 < q1 && !code; s0 += slab) {
+        int64_t s1 = q1 - s0 < slab ? q1 : s0 + slab, sw = s1 - s0;
+        int64_t wrs = direct ? drs : sw, wcs = direct ? dcs : 1;     /* W(i, j - s0) */
+        for (int64_t b = (s1 - 1) / NB; b >= 0; b--) {
+            int64_t k = b * NB, kb = N - k < NB ? N - k : NB, L = M - k;
+            code = HFN(gen_panel)(&w, M, k, kb, seed, stream, isa, tau, d);
+            if (code) break;
+            HFN(build_T)(&w, L, kb, tau, T);
+            int64_t a = s0 > k + kb ? s0 : k + kb;      /* formed columns right of the panel */
+            if (a < s1) HFN(apply_block)(&w, L, kb, T, 0, W + k * wrs + (a - s0) * wcs, wrs, wcs, s1 - a);
+            int64_t ca = (s0 > k ? s0 : k) - k, cb = (s1 < k + kb ? s1 : k + kb) - k;
+            if (ca < cb) HFN(form_cols)(&w, W + (k + ca - s0) * wcs, wrs, wcs, k, kb, L, T, d, ca, cb);
+            if (HFN(stop)(&w)) { code = WI_ECANCELLED; break; }
+        }
+        if (code) break;
+        if (direct) {
+            if (gain != 1.0)
+                for (int64_t i = 0; i < M; i++)
+                    for (int64_t j = 0; j < sw; j++) {
+                        R *o = dst + i * drs + j * dcs;
+                        *o = (R)((double)*o * gain);
+                    }
+            continue;
+        }
+        for (int64_t i = p0; i < p1; i++) {
+            const R *wr = W + i * sw;
+            R *o = dst + (i - p0) * drs + (s0 - q0) * dcs;
+            if (gain == 1.0) for (int64_t j = 0; j < sw; j++) o[j * dcs] = wr[j];
+            else for (int64_t j = 0; j < sw; j++) o[j * dcs] = (R)((double)wr[j] * gain);
+        }
+    }
+    free(T);
+    if (!direct) free(W);
     HFN(ws_free)(&w);
     return code;
 }

@@ -84,3 +84,70 @@ def run_fsdp2(rank, world, port, queue):
             queue.put(full)
     finally:
         dist.destroy_process_group()
+
+
+class OrthoLinear(torch.nn.Linear):
+    """A layer whose own init code is orthogonal_: init_module_ records and replays it."""
+
+    def reset_parameters(self):
+        torch.nn.init.orthogonal_(self.weight, gain=2.0)
+        torch.nn.init.zeros_(self.bias)
+
+
+def structured_model():
+    """Recorded and non-elementwise inits: an embedding with a zeroed padding row, and
+    orthogonal layers tall, wide and across the 128-reflector panel boundary."""
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Embedding(41, 24, padding_idx=3), OrthoLinear(24, 50),
+                               OrthoLinear(50, 23), OrthoLinear(140, 300))
+
+
+def structured_inits():
+    """(name, global shape, init of a tensor) for the torch drop-ins that are not elementwise."""
+    from weightinit import schemes
+    return [
+        ("orthogonal_tall", (300, 140), lambda w: wt_mod().orthogonal_(w, gain=1.5)),
+        ("orthogonal_wide", (50, 130), lambda w: wt_mod().orthogonal_(w)),
+        ("orthogonal_conv", (16, 4, 3, 3), lambda w: wt_mod().orthogonal_(w)),
+        ("eye", (7, 11), lambda w: wt_mod().eye_(w)),
+        ("dirac", (8, 4, 3, 3), lambda w: wt_mod().dirac_(w, 2)),
+        ("sparse", (40, 13), lambda w: wt_mod().sparse_(w, 0.3)),
+        ("delta_orthogonal", (16, 8, 3, 3),
+         lambda w: wt_mod().apply_scheme_(w, schemes.DeltaOrthogonal(1.0), seed=11, stream="d")),
+    ]
+
+
+def wt_mod():
+    import weightinit.torch as wt
+    return wt
+
+
+def run_structured(rank, world, port, queue):
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        from torch.distributed.device_mesh import init_device_mesh
+        from torch.distributed.tensor import Shard, distribute_tensor
+
+        wt = wt_mod()
+        mesh = init_device_mesh("cpu", (world,))
+        out = {}
+        for dim in (0, 1):
+            m = structured_model()
+            for mod in m:
+                for name, p in list(mod.named_parameters(recurse=False)):
+                    d = min(dim, p.dim() - 1)
+                    setattr(mod, name, torch.nn.Parameter(distribute_tensor(p.data, mesh, [Shard(d)])))
+            wt.init_module_(m, seed=5)
+            for n, p in m.named_parameters():
+                out[f"module{dim}/{n}"] = p.full_tensor().detach().numpy().tobytes()
+            for name, shape, init in structured_inits():
+                w = distribute_tensor(torch.zeros(shape), mesh, [Shard(dim)])
+                torch.manual_seed(7)
+                init(w)
+                out[f"{name}{dim}"] = w.full_tensor().numpy().tobytes()
+                out[f"{name}{dim}/local"] = tuple(w.to_local().shape)
+        if rank == 0:
+            queue.put(out)
+    finally:
+        dist.destroy_process_group()

@@ -54,9 +54,8 @@ def test_orthogonal_float32_is_the_same_bits_on_aarch64(cross):
     assert q.tobytes() == here.tobytes()
 
 
-@pytest.mark.xfail(strict=True, reason="glibc's hypot (used for the Householder vector's norm) rounds "
-                                      "differently on x86-64 and aarch64 in about 13% of inputs; making it "
-                                      "portable changes the orthogonal bits (a stream contract change, issue 13)")
 def test_orthogonal_float64_is_the_same_bits_on_aarch64(cross):
+    """The reflector norm uses our own hypot (csrc/wi_hypot.h), not libm's, whose
+    rounding differs between x86-64 and aarch64 glibc."""
     _, differing = cross
     assert "orthogonal-float64.bin" not in differing

@@ -26,8 +26,13 @@ def test_schemes_take_their_fans_from_the_whole_array():
 
 
 def test_bad_arguments_fail_before_any_block_runs():
-    with pytest.raises(ValueError, match="not elementwise"):
-        wid.init("orthogonal", (64, 64), chunks=32, seed=0)
+    from weightinit.recorded import Recorded, scheme_leaf
+    doubled_row = Recorded([{"region": None, "value": scheme_leaf(wi.schemes.get("normal"), (8, 4))},
+                            {"region": [[0, 1], [0, 4]], "value": {"op": "mul", "x": {"op": "prev"}, "y": 2.0}}])
+    with pytest.raises(ValueError, match="cannot fill a block"):
+        wid.init(doubled_row, (8, 4), chunks=4, seed=0)
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        wid.init("orthogonal", (64,), chunks=32, seed=0)
     with pytest.raises(ValueError, match="std"):
         wid.normal((10,), std=-1.0, chunks=5, seed=0)
     with pytest.raises(TypeError, match="dtype"):
@@ -49,3 +54,37 @@ def test_multi_process_cluster_gives_the_same_bits():
     assert len(workers) == 2
     ref = wi.normal_(np.empty((2048, 1536), np.float32), 0.0, 0.02, seed=9, stream="emb")
     assert got.tobytes() == ref.tobytes()
+
+
+@pytest.mark.parametrize("shape, chunks", [
+    ((600, 300), (600, 70)),        # tall, by columns: each block forms only its columns of Q
+    ((600, 300), (128, 300)),       # tall, by rows: each block forms Q slab by slab
+    ((300, 600), (70, 600)),        # wide, by rows (columns of Q)
+    ((300, 600), (300, 129)),       # wide, by columns
+    ((260, 200), (97, 61)),         # general blocks, uneven
+])
+def test_orthogonal_chunked_equals_the_numpy_result(shape, chunks):
+    ref = wi.orthogonal_(np.empty(shape, np.float32), 1.5, seed=2, stream="o")
+    got = wid.init(wi.schemes.get("orthogonal", gain=1.5), shape, chunks=chunks, dtype="float32", seed=2,
+                   stream="o")
+    assert got.compute(scheduler="threads").tobytes() == ref.tobytes()
+
+
+@pytest.mark.parametrize("name, shape, kw", [
+    ("eye", (50, 70), {}), ("dirac", (12, 6, 3, 3), {"groups": 2}), ("sparse", (90, 40), {"sparsity": 0.2}),
+    ("delta_orthogonal", (24, 16, 3, 3), {}),
+])
+def test_structured_schemes_chunked_equal_the_numpy_result(name, shape, kw):
+    scheme = wi.schemes.get(name, **kw)
+    ref = scheme.init_(np.empty(shape, ml_dtypes.bfloat16), seed=6, stream="s")
+    got = wid.init(scheme, shape, chunks=tuple(max(1, n // 3 + 1) for n in shape), dtype="bfloat16", seed=6,
+                   stream="s")
+    assert got.compute(scheduler="threads").tobytes() == ref.tobytes()
+
+
+def test_recorded_embedding_with_padding_rows_chunked():
+    from weightinit.recorded import with_zero_rows
+    scheme = with_zero_rows(wi.schemes.get("normal", std=0.02), (100, 24), [0, 57])
+    ref = scheme.init_(np.empty((100, 24), np.float32), seed=3, stream="emb")
+    got = wid.init(scheme, (100, 24), chunks=(30, 10), dtype="float32", seed=3, stream="emb")
+    assert got.compute(scheduler="threads").tobytes() == ref.tobytes()

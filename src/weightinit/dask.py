@@ -49,8 +49,11 @@ def _block_fill(scheme, shape, dt, seed, stream):
 
 def init(scheme, shape, *, chunks="auto", dtype="float32", seed=None, stream=0):
     """A lazy array of `shape` initialized by `scheme` (a Scheme, a name or a scheme
-    dict; fans from the whole shape). Elementwise schemes only: a block of an
-    orthogonal matrix needs the whole matrix here."""
+    dict; fans from the whole shape). Any scheme that fills blocks: the elementwise
+    ones, orthogonal, delta_orthogonal, eye, dirac, sparse and recorded inits of
+    one of these plus constant patches. An orthogonal block costs the columns of
+    Q it touches, full height: chunk an orthogonal ``(rows >= cols)`` array by
+    columns (a ``rows < cols`` one by rows); see docs/distributed.md."""
     da = _dask_array()
     if isinstance(scheme, str):
         scheme = _schemes.get(scheme)
@@ -58,9 +61,9 @@ def init(scheme, shape, *, chunks="auto", dtype="float32", seed=None, stream=0):
         scheme = _schemes.from_dict(scheme)
     if not isinstance(scheme, _schemes.Scheme):
         raise TypeError(f"scheme must be a Scheme, a scheme name or a scheme dict, got {type(scheme).__name__}")
-    if not scheme.elementwise:
-        raise ValueError(f"scheme {scheme.name!r} is not elementwise (a block depends on the whole tensor); "
-                         "weightinit.dask takes elementwise schemes")
+    if not getattr(scheme, "blocks", False):
+        raise ValueError(f"scheme {scheme.name!r} cannot fill a block of the tensor alone (global_shape=); "
+                         "weightinit.dask needs schemes that do")
     if isinstance(shape, int):
         shape = (shape,)
     shape = tuple(int(n) for n in shape)
@@ -69,7 +72,10 @@ def init(scheme, shape, *, chunks="auto", dtype="float32", seed=None, stream=0):
     dt = _resolve_dtype(dtype)
     seed = resolve_seed(seed)      # one seed for every block, drawn here when None
     stream_id(stream)              # checked once, not per block
-    scheme.plan(shape)             # parameter errors now, not inside a worker
+    if hasattr(scheme, "plan"):
+        scheme.plan(shape)         # parameter errors now, not inside a worker
+    else:
+        scheme.std(shape)          # shape errors (orthogonal needs 2-D, eye 2-D, ...) now
     chunks = da.core.normalize_chunks(chunks, shape, dtype=dt)
     return da.map_blocks(_block_fill(scheme, shape, dt, seed, stream), chunks=chunks, dtype=dt,
                          meta=np.empty((0,) * len(shape), dt))

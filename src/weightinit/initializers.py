@@ -6,6 +6,9 @@ with it, so ``X_(out, ..., seed=s, stream=t)`` and
 ``schemes.get("X", ...).init_(out, seed=s, stream=t)`` give the same bits.
 All take ``seed=None`` (None: fresh OS entropy), ``stream=0`` (int or str, e.g. a
 parameter name) and ``threads=None``; the values never depend on ``threads``.
+The structured ones (``eye_``, ``dirac_``, ``sparse_``, ``orthogonal_``,
+``delta_orthogonal_``) also take ``global_shape=`` and ``offset=`` (start indices, one
+per dimension): `out` is then that block of the whole tensor, equal to it bit for bit.
 Fan-based initializers take ``layout="torch"`` (weight ``(out, in, *kernel)``) or
 ``"jax"``/``"keras"`` (kernel ``(*kernel, in, out)``), see :func:`weightinit.compute_fans`,
 and warn "Initializing zero-element tensors is a no-op" on empty arrays, as torch does.
@@ -22,8 +25,10 @@ __all__ = [
 ]
 
 
-def _run(scheme, out, seed, stream, threads):
-    return scheme.init_(out, seed=seed, stream=stream, threads=threads)
+def _run(scheme, out, seed, stream, threads, global_shape=None, offset=None):
+    if global_shape is None and offset is None:
+        return scheme.init_(out, seed=seed, stream=stream, threads=threads)
+    return scheme.init_(out, seed=seed, stream=stream, threads=threads, global_shape=global_shape, offset=offset)
 
 
 def xavier_uniform_(out, gain=1.0, *, layout="torch", seed=None, stream=0, threads=None):
@@ -162,7 +167,7 @@ def variance_scaling_(out, scale=1.0, mode="fan_in", distribution="truncated_nor
     return _run(scheme, out, seed, stream, threads)
 
 
-def eye_(out, *, seed=None, stream=0, threads=None):
+def eye_(out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     """The identity matrix (2-D arrays only), as ``torch.nn.init.eye_``: keeps as many
     inputs as possible in a linear layer. ``seed`` and ``stream`` are accepted for
     uniformity and unused.
@@ -171,10 +176,10 @@ def eye_(out, *, seed=None, stream=0, threads=None):
     >>> wi.eye_(np.empty((2, 3))).tolist()
     [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
     """
-    return _run(_s.Eye(), out, seed, stream, threads)
+    return _run(_s.Eye(), out, seed, stream, threads, global_shape, offset)
 
 
-def dirac_(out, groups=1, *, seed=None, stream=0, threads=None):
+def dirac_(out, groups=1, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     """The Dirac delta for 3-, 4-, 5-D conv weights ``(out, in, *kernel)``, as
     ``torch.nn.init.dirac_``: an identity convolution for as many channels as possible,
     per group. ``out.shape[0]`` must be divisible by ``groups``.
@@ -182,10 +187,10 @@ def dirac_(out, groups=1, *, seed=None, stream=0, threads=None):
     >>> import numpy as np, weightinit as wi
     >>> w = wi.dirac_(np.empty((16, 16, 3, 3), np.float32))
     """
-    return _run(_s.Dirac(groups), out, seed, stream, threads)
+    return _run(_s.Dirac(groups), out, seed, stream, threads, global_shape, offset)
 
 
-def sparse_(out, sparsity, std=0.01, *, seed=None, stream=0, threads=None):
+def sparse_(out, sparsity, std=0.01, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     r"""Sparse init for 2-D arrays: :math:`N(0, \text{std}^2)` with ``ceil(sparsity * rows)``
     zeros in each column.
 
@@ -198,22 +203,22 @@ def sparse_(out, sparsity, std=0.01, *, seed=None, stream=0, threads=None):
     >>> int((w == 0).sum(axis=0)[0])
     90
     """
-    return _run(_s.Sparse(sparsity, std), out, seed, stream, threads)
+    return _run(_s.Sparse(sparsity, std), out, seed, stream, threads, global_shape, offset)
 
 
-def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
+def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     """A (semi-)orthogonal matrix times `gain`, dimensions after the first flattened
     (Saxe et al., "Exact solutions to the nonlinear dynamics of learning in deep
     linear neural networks", 2013). Delegates to :func:`weightinit.orthogonal.orthogonal_`.
     """
-    return _run(_s.Orthogonal(gain), out, seed, stream, threads)
+    return _run(_s.Orthogonal(gain), out, seed, stream, threads, global_shape, offset)
 
 
-def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
+def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     """Delta-orthogonal conv kernel (Xiao et al., "Dynamical isometry and a mean field
     theory of CNNs", ICML 2018). Delegates to :func:`weightinit.orthogonal.delta_orthogonal_`.
     """
-    return _run(_s.DeltaOrthogonal(gain), out, seed, stream, threads)
+    return _run(_s.DeltaOrthogonal(gain), out, seed, stream, threads, global_shape, offset)
 
 
 glorot_uniform_ = xavier_uniform_

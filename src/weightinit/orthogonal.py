@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import math
 import numbers
+import threading
 
 import numpy as np
 
 from . import _core, _limits
 from ._buffers import complex_parts, writable_buffer
+from ._regions import resolve_region
 from ._simd import isa_code
 from ._streams import resolve_seed, stream_id
 from ._threads import resolve_threads
@@ -44,11 +46,103 @@ def _target(out, name="out"):
     return ptr, dt, True
 
 
+# Work (M * N * columns formed) from which a call runs in a helper thread so that Ctrl-C
+# is seen at once (about 20 ms of work; below it the call returns about as soon).
+INTERRUPTIBLE_WORK = 1 << 24
+
+
+def _interruptible(call, work):
+    """Run call(cancel) so that a KeyboardInterrupt arrives within about 0.1 s: the C
+    driver runs in a helper thread (it holds no GIL) and polls the int at address
+    `cancel` between panels and product chunks, while this thread waits in short
+    slices, in which Python runs its signal handlers. On Ctrl-C the flag is set, the
+    helper stops at its next poll (milliseconds), and the interrupt is re-raised here."""
+    if work < INTERRUPTIBLE_WORK or threading.current_thread() is not threading.main_thread():
+        return call(0)       # only the main thread receives signals
+    flag = np.zeros(1, np.intc)
+    failure = []
+
+    def run():
+        try:
+            call(flag.ctypes.data)
+        except BaseException as exc:     # re-raised in the caller's thread
+            failure.append(exc)
+    helper = threading.Thread(target=run, name="weightinit-orthogonal", daemon=True)
+    helper.start()
+    try:
+        while helper.is_alive():
+            helper.join(0.05)
+    except KeyboardInterrupt:
+        flag[0] = 1
+        while helper.is_alive():         # out must not be written once we return
+            try:
+                helper.join()
+            except KeyboardInterrupt:
+                pass
+        raise
+    if failure:
+        raise failure[0]
+
+
 def _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa):
-    (_core.orthogonal_complex if cplx else _core.orthogonal)(ptr, rows, cols, dt, g, s, st, th, isa)
+    fn = _core.orthogonal_complex if cplx else _core.orthogonal
+    m, n = max(rows, cols), min(rows, cols)
+    _interruptible(lambda cancel: fn(ptr, rows, cols, dt, g, s, st, th, isa, cancel), m * n * n)
 
 
-def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
+def _block_region(out, global_shape, offset):
+    """(global_shape, start) of the block `out` is, or None for the whole matrix; refuses
+    what blocks do not support before anything is written."""
+    if global_shape is None:
+        if offset is not None:
+            raise ValueError("offset (start indices of a block) needs global_shape= too")
+        return None
+    return resolve_region(out, global_shape, 0 if offset is None else offset)
+
+
+class _MatrixBlock:
+    """Where an N-d block of a tensor of shape gs (viewed as gs[0] x prod(gs[1:]))
+    lies in that matrix: rows r0..r0+h, and its columns inside the column range
+    c0..c0+w; `pick` (None when they are exactly that range, in order) selects them."""
+
+    def __init__(self, gs, start, shape):
+        self.rows, self.cols = gs[0], math.prod(gs[1:])
+        self.r0, self.h = start[0], shape[0]
+        tail = tuple(shape[1:])
+        n = math.prod(tail)
+        if n == 0:
+            self.c0 = self.w = 0
+            self.pick = None
+            return
+        first = int(np.ravel_multi_index(start[1:], gs[1:])) if len(gs) > 1 else 0
+        last = int(np.ravel_multi_index(tuple(s + k - 1 for s, k in zip(start[1:], tail)), gs[1:]))
+        self.c0, self.w = first, last + 1 - first
+        self.pick = None
+        if self.w != n:   # trailing dimensions not whole: the block's columns are scattered
+            grids = np.meshgrid(*(np.arange(s, s + k) for s, k in zip(start[1:], tail)), indexing="ij")
+            self.pick = np.ravel_multi_index(tuple(g.ravel() for g in grids), gs[1:]) - first
+
+
+def _orthogonal_block(out, dt, cplx, gs, start, g, s, st, th, isa):
+    """out <- its block of the whole orthogonal_ result of shape gs."""
+    b = _MatrixBlock(gs, start, out.shape)
+    if b.h == 0 or b.w == 0:
+        return
+    if b.pick is None:
+        dest = out
+    else:
+        dest = np.empty((b.h, b.w), dtype=out.dtype)
+    ptr = dest.__array_interface__["data"][0]
+    tall = b.rows >= b.cols
+    m, q1 = max(b.rows, b.cols), (b.c0 + b.w if tall else b.r0 + b.h)
+    fn = _core.orthogonal_complex_block if cplx else _core.orthogonal_block
+    _interruptible(lambda cancel: fn(ptr, b.rows, b.cols, b.r0, b.c0, b.h, b.w, dt, g, s, st, th, isa, cancel),
+                   m * q1 * (b.w if tall else b.h))
+    if b.pick is not None:
+        out[...] = dest[:, b.pick].reshape(out.shape)
+
+
+def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     r"""Fill `out` in place with a (semi-)orthogonal matrix drawn from the Haar
     measure, times `gain`.
 
@@ -91,6 +185,15 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     threads : int or None
         None uses ``WEIGHTINIT_NUM_THREADS`` or every usable core. The result
         does not depend on it.
+    global_shape, offset : tuple of int, optional
+        `out` is the block ``W[offset[0]:offset[0]+out.shape[0], ...]`` of the
+        result ``W`` of shape `global_shape` (``offset`` = start indices, one
+        per dimension), equal to it bit for bit, computed without forming
+        ``W``: only the columns of ``Q`` that the block touches are formed, full
+        height, from the reflectors they need (regenerated from the stream), in
+        slabs of about ``out.size / M`` columns (at least 512). Complex outputs
+        too (their unblocked reflectors one by one, each from its own samples).
+        See ``docs/distributed.md`` for the time and memory it costs.
 
     Returns
     -------
@@ -114,12 +217,16 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     """
     ptr, dt, cplx = _target(out)
     rows, cols = _matrix_shape(out, "out")
+    region = _block_region(out, global_shape, offset)
     g = _gain(gain)
     _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)
-    _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa_code())
+    if region is not None:
+        _orthogonal_block(out, dt, cplx, region[0], region[1], g, s, st, th, isa_code())
+    else:
+        _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa_code())
     return out
 
 
@@ -147,7 +254,7 @@ def orthogonalize_(a, *, threads=None):
     return a
 
 
-def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
+def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
     r"""Delta-orthogonal initialization of a convolution weight (Xiao et al. 2018).
 
     `out` has shape ``(out_channels, in_channels, *kernel_size)`` with 1, 2 or 3
@@ -162,23 +269,38 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None):
     Reference: L. Xiao et al., "Dynamical isometry and a mean field theory of
     CNNs: how to train 10,000-layer vanilla convolutional neural networks",
     ICML 2018.
+
+    With `global_shape` and `offset` (start indices), `out` is that block of the
+    whole result, equal to it bit for bit: zeros, and where the block holds
+    the kernel centre, the matching block of the orthogonal matrix (see
+    :func:`orthogonal_`).
     """
     ptr, dt, cplx = _target(out)
     if not 3 <= out.ndim <= 5:
         raise ValueError("out must be a convolution weight of shape (out_channels, in_channels, "
                          f"*kernel_size) with 1 to 3 spatial dimensions, got shape {out.shape}")
-    cout, cin = out.shape[0], out.shape[1]
+    region = _block_region(out, global_shape, offset)
+    shape, start = (tuple(out.shape), (0,) * out.ndim) if region is None else region
+    cout, cin = shape[0], shape[1]
     if cin > cout:
         raise ValueError(f"delta_orthogonal_ needs in_channels <= out_channels, got "
-                         f"in_channels={cin} > out_channels={cout} (shape {out.shape})")
+                         f"in_channels={cin} > out_channels={cout} (shape {shape})")
     g = _gain(gain)
     _limits.check_gain(g, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     th = resolve_threads(threads)
     isa = isa_code()
-    centre = tuple(k // 2 for k in out.shape[2:])
+    centre = tuple(k // 2 for k in shape[2:])
     if out.size == 0:
+        return out
+    if region is not None:
+        local = tuple(c - o for c, o in zip(centre, start[2:]))
+        out[...] = 0
+        if all(0 <= c < n for c, n in zip(local, out.shape[2:])):
+            q = np.empty(out.shape[:2], dtype=out.dtype)
+            _orthogonal_block(q, dt, cplx, (cout, cin), start[:2], g, s, st, th, isa)
+            out[(slice(None), slice(None)) + local] = q
         return out
     q = np.empty((cout, cin), dtype=out.dtype)
     _haar(q.__array_interface__["data"][0], cout, cin, dt, cplx, g, s, st, th, isa)

@@ -212,6 +212,42 @@ class Recorded(Scheme):
         return bool(base is not None and getattr(base, "elementwise", False) and all(
             constant_of(node) is not None for _, node in self._parsed()[1:]))
 
+    @property
+    def blocks(self) -> bool:
+        """True when a block of the tensor can be filled alone (``init_`` with
+        ``global_shape=``): a first write over the whole tensor by a scheme that fills
+        blocks (elementwise, orthogonal, eye, ...), then constant patches."""
+        base = self._base()
+        return bool(base is not None and getattr(base, "blocks", False) and all(
+            constant_of(node) is not None for _, node in self._parsed()[1:]))
+
+    def _init_block(self, out, seed, stream, threads, global_shape, offset):
+        """The block of the whole result: the base scheme's block, then each constant
+        patch box intersected with the block (the patches in their recorded order)."""
+        from ._regions import resolve_region
+        if not self.blocks:
+            raise ValueError("this recorded init cannot fill a block (global_shape=): it needs a first write "
+                             "over the whole tensor by a scheme that fills blocks, then constant patches only")
+        gs, start = resolve_region(out, global_shape, 0 if offset is None else offset)
+        steps = self._parsed()
+        base_node = steps[0][1]
+        if tuple(base_node["shape"]) != gs:
+            raise ValueError(f"this recorded init wrote the tensor as shape {tuple(base_node['shape'])}, not its "
+                             f"global_shape {gs}: a block of it is not supported")
+        seed = resolve_seed(seed)
+        _leaf_scheme(base_node).init_(out, seed=seed, stream=_leaf_stream(stream, base_node["leaf"]),
+                                      threads=threads, global_shape=gs, offset=start)
+        for region, node in steps[1:]:
+            box = tuple((0, n) for n in gs) if region is None else region
+            lo = [max(b, s) for (b, _), s in zip(box, start)]
+            hi = [min(e, s + n) for (_, e), s, n in zip(box, start, out.shape)]
+            if any(a >= b for a, b in zip(lo, hi)):
+                continue
+            tmp = np.empty([b - a for a, b in zip(lo, hi)], out.dtype)   # the constant in out's dtype,
+            _leaf_scheme(node).init_(tmp, seed=seed, stream=stream, threads=threads)   # as init_ writes it
+            out[tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, start))] = tmp
+        return out
+
     def std(self, shape):
         shape = check_shape(shape)
         base = self._base()
@@ -232,8 +268,14 @@ class Recorded(Scheme):
         second = rest * (s * s + m * m) + sum(c * v * v for c, v in zip(counts, values))
         return math.sqrt(max(second / n - mean * mean, 0.0))
 
-    def init_(self, out, *, seed=None, stream=0, threads=None):
+    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
+        """Fill `out`; with `global_shape` (and `offset`, start indices) `out` is that
+        block of the whole tensor (see ``blocks`` for which recorded inits allow it)."""
         writable_buffer(out)
+        if global_shape is not None:
+            return self._init_block(out, seed, stream, threads, global_shape, offset)
+        if offset is not None:
+            raise ValueError("offset (start indices of a block) needs global_shape= too")
         seed = resolve_seed(seed)
         steps = self._parsed()
         if all(_is_leaf(node) for _, node in steps):   # plain writes: straight into out's dtype

@@ -94,6 +94,7 @@ class Scheme:
 
     name: ClassVar[str]
     elementwise: ClassVar[bool] = False
+    blocks: ClassVar[bool] = False      # init_ takes global_shape= and offset= (a block of the tensor)
 
     def std(self, shape) -> float:
         """Std of the values this scheme produces for a tensor of `shape`."""
@@ -125,6 +126,7 @@ class _Elementwise(Scheme):
     """A scheme that is one call to the sampling core with shape-dependent parameters."""
 
     elementwise: ClassVar[bool] = True
+    blocks: ClassVar[bool] = True
     warn_empty: ClassVar[bool] = False  # fan-based schemes warn on zero-element tensors, as torch
 
     def plan(self, shape) -> tuple[str, tuple]:
@@ -367,6 +369,24 @@ def _check_out(out, ndims, what):
                          f"dimensions, got shape {out.shape}")
 
 
+def _block(out, global_shape, offset):
+    """(global_shape, start) of the block `out` is, or None when it is the whole tensor."""
+    if global_shape is None:
+        if offset is not None:
+            raise ValueError("offset (start indices of a block) needs global_shape= too")
+        return None
+    return resolve_region(out, global_shape, 0 if offset is None else offset)
+
+
+def _set_ones_in_block(out, index, start):
+    """out[index - start] = 1 for the global indices (a tuple of arrays, one per
+    dimension) that fall inside the block `out` at `start`."""
+    inside = np.ones(len(index[0]), dtype=bool)
+    for ix, s, n in zip(index, start, out.shape):
+        inside &= (ix >= s) & (ix < s + n)
+    out[tuple(ix[inside] - s for ix, s in zip(index, start))] = 1
+
+
 @dataclass(frozen=True)
 class Eye(Scheme):
     """The identity matrix (2-D only): ones on the main diagonal, zeros elsewhere."""
@@ -381,10 +401,18 @@ class Eye(Scheme):
         p = min(shape) / n if n else 0.0
         return math.sqrt(p * (1 - p))
 
-    def init_(self, out, *, seed=None, stream=0, threads=None):
+    blocks: ClassVar[bool] = True
+
+    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
         _check_out(out, (2,), "eye")
+        region = _block(out, global_shape, offset)
         _sampling.zeros_(out, threads=threads)
-        np.fill_diagonal(out, 1)
+        if region is None:
+            np.fill_diagonal(out, 1)
+        else:
+            (r0, c0), (h, w) = region[1], out.shape
+            i = np.arange(max(r0, c0), min(r0 + h, c0 + w))
+            out[i - r0, i - c0] = 1
         return out
 
 
@@ -422,15 +450,25 @@ class Dirac(Scheme):
         p = _dirac_ones(shape, self.groups) / n if n else 0.0
         return math.sqrt(p * (1 - p))
 
-    def init_(self, out, *, seed=None, stream=0, threads=None):
+    blocks: ClassVar[bool] = True
+
+    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
         _writable(out)
-        self._check_shape(out.shape)
+        region = _block(out, global_shape, offset)
+        shape = tuple(out.shape) if region is None else region[0]
+        self._check_shape(shape)
         _sampling.zeros_(out, threads=threads)
-        per_group = out.shape[0] // self.groups
-        d = np.arange(min(per_group, out.shape[1]))
-        centre = tuple(k // 2 for k in out.shape[2:])
-        for g in range(self.groups):
-            out[(g * per_group + d, d) + centre] = 1
+        per_group = shape[0] // self.groups
+        d = np.arange(min(per_group, shape[1]))
+        centre = tuple(k // 2 for k in shape[2:])
+        if region is None:
+            for g in range(self.groups):
+                out[(g * per_group + d, d) + centre] = 1
+            return out
+        rows = (np.arange(self.groups)[:, None] * per_group + d).ravel()
+        cols = np.tile(d, self.groups)
+        index = (rows, cols) + tuple(np.full(len(rows), c) for c in centre)
+        _set_ones_in_block(out, index, region[1])
         return out
 
 
@@ -463,11 +501,23 @@ class Sparse(Scheme):
         kept = (rows - self.zeros_per_column(rows)) / rows if rows else 0.0
         return self.stddev * math.sqrt(kept)
 
-    def init_(self, out, *, seed=None, stream=0, threads=None):
+    blocks: ClassVar[bool] = True
+
+    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
+        """With `global_shape` and `offset`, `out` is that block of the whole result:
+        the mask of each of its columns needs that column's keys for every row, so a
+        block costs ``global_shape[0]`` keys per column it holds."""
         _check_out(out, (2,), "sparse")
+        region = _block(out, global_shape, offset)
         seed = resolve_seed(seed)  # one seed for values and mask
-        _sampling.normal_(out, 0.0, self.stddev, seed=seed, stream=stream, threads=threads)
-        rows, cols = out.shape
+        if region is None:
+            _sampling.normal_(out, 0.0, self.stddev, seed=seed, stream=stream, threads=threads)
+            (rows, cols), (r0, c0) = out.shape, (0, 0)
+        else:
+            _sampling.normal_(out, 0.0, self.stddev, seed=seed, stream=stream, threads=threads,
+                              global_shape=region[0], offset=region[1])
+            (rows, _), (r0, c0) = region
+        h, w = out.shape
         k = self.zeros_per_column(rows)
         if k == 0 or out.size == 0:
             return out
@@ -478,12 +528,14 @@ class Sparse(Scheme):
         # keys of a column are zeroed. Column blocks (offset=) keep memory bounded.
         mask_stream = substream(stream, "sparse_mask")
         cols_per_block = max(1, (1 << 22) // rows)
-        for c0 in range(0, cols, cols_per_block):
-            c1 = min(cols, c0 + cols_per_block)
-            keys = np.empty((c1 - c0, rows), np.float64)
-            _sampling.uniform_(keys, seed=seed, stream=mask_stream, offset=c0 * rows, threads=threads)
+        for a in range(0, w, cols_per_block):
+            b = min(w, a + cols_per_block)
+            keys = np.empty((b - a, rows), np.float64)
+            _sampling.uniform_(keys, seed=seed, stream=mask_stream, offset=(c0 + a) * rows, threads=threads)
             zero_rows = np.argsort(keys, axis=1, kind="stable")[:, :k]
-            out[zero_rows, np.arange(c0, c1)[:, None]] = 0
+            col = np.broadcast_to(np.arange(a, b)[:, None], zero_rows.shape)
+            inside = (zero_rows >= r0) & (zero_rows < r0 + h)
+            out[zero_rows[inside] - r0, col[inside]] = 0
         return out
 
 
@@ -506,9 +558,12 @@ class Orthogonal(Scheme):
         cols = n // rows if rows else 0
         return abs(self.gain) * math.sqrt(min(rows, cols) / n) if n else 0.0
 
-    def init_(self, out, *, seed=None, stream=0, threads=None):
+    blocks: ClassVar[bool] = True
+
+    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
         from .orthogonal import orthogonal_
-        return orthogonal_(out, self.gain, seed=seed, stream=stream, threads=threads)
+        return orthogonal_(out, self.gain, seed=seed, stream=stream, threads=threads,
+                           global_shape=global_shape, offset=offset)
 
 
 @dataclass(frozen=True)
@@ -530,9 +585,12 @@ class DeltaOrthogonal(Scheme):
         n = math.prod(shape)
         return abs(self.gain) * math.sqrt(min(shape[0], shape[1]) / n) if n else 0.0
 
-    def init_(self, out, *, seed=None, stream=0, threads=None):
+    blocks: ClassVar[bool] = True
+
+    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
         from .orthogonal import delta_orthogonal_
-        return delta_orthogonal_(out, self.gain, seed=seed, stream=stream, threads=threads)
+        return delta_orthogonal_(out, self.gain, seed=seed, stream=stream, threads=threads,
+                                 global_shape=global_shape, offset=offset)
 
 
 # ---------------------------------------------------------------- named initializers

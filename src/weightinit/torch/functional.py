@@ -143,9 +143,9 @@ def _apply_dtensor_(tensor, scheme, seed, stream, threads):
         if not isinstance(p, (Shard, Replicate)):
             raise ValueError(f"DTensor placement {p} is not supported (Shard(d) and Replicate are): "
                              "nothing was written")
-    if not getattr(scheme, "elementwise", False) or not hasattr(scheme, "plan"):
-        raise ValueError(f"scheme {getattr(scheme, 'name', type(scheme).__name__)!r} is not elementwise: a shard of "
-                         "it depends on the whole tensor, which DTensor fills do not support yet")
+    if not getattr(scheme, "blocks", False):
+        raise ValueError(f"scheme {getattr(scheme, 'name', type(scheme).__name__)!r} cannot fill a block of the "
+                         "tensor (global_shape=), which a DTensor shard needs: nothing was written")
     global_shape = tuple(tensor.shape)
     _, offset = compute_local_shape_and_global_offset(global_shape, tensor.device_mesh, tensor.placements)
     _write(tensor.to_local(), lambda a: scheme.init_(a, seed=seed, stream=stream, threads=threads,

@@ -88,7 +88,11 @@ def _tied_targets(module) -> set:
 
 
 def _twin(t):
-    twin = torch.empty_like(t, device="meta")
+    # a DTensor's twin is a plain tensor of its global shape: the init code is recorded
+    # as it runs on the whole tensor, whatever the shards' layout
+    from .functional import _is_dtensor
+    twin = (torch.empty(t.shape, dtype=t.dtype, device="meta") if _is_dtensor(t)
+            else torch.empty_like(t, device="meta"))
     return torch.nn.Parameter(twin, requires_grad=t.requires_grad) if isinstance(t, torch.nn.Parameter) else twin
 
 
