@@ -64,6 +64,12 @@ int wi_orthogonal_complex(const wi_orthogonal_request *req);
 int wi_orthogonal_complex_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0, uint64_t h,
                                 uint64_t w);
 
+/* The complex form of wi_orthogonalize: a holds rows * cols complex numbers as
+ * (re, im) pairs of part dtype WI_F32 (complex64) or WI_F64 (complex128);
+ * a <- Q (or Q^T, rows < cols) with real positive diag(R), computed in float64
+ * and rounded once. */
+int wi_orthogonalize_complex(void *a, uint64_t rows, uint64_t cols, wi_dtype part, int threads);
+
 /* a <- Q of a = QR (rows >= cols) or of a^T = QR (rows < cols, then a <- Q^T),
  * with positive diag(R) (R_jj = 0 counts as positive). */
 int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa);

@@ -201,3 +201,65 @@ int wi_orthogonal_complex_block(const wi_orthogonal_request *r, uint64_t r0, uin
     free(q); free(x); free(f); free(ph);
     return code;
 }
+
+/* a <- the unitary factor of a = QR (rows >= cols) or of a^T = QR (rows < cols, then
+ * a <- Q^T), with real positive diag(R) (R_jj = 0 counts as positive): unblocked
+ * complex Householder QR in float64, the same reflectors and column application as
+ * the Haar path, so the bits do not depend on the thread count. */
+int wi_orthogonalize_complex(void *a, uint64_t rows, uint64_t cols, wi_dtype part, int threads) {
+    if (part != WI_F32 && part != WI_F64) return WI_EDTYPE;
+    if (rows == 0 || cols == 0) return WI_OK;
+    if (rows > (uint64_t)INT64_MAX / cols / 32) return WI_ERANGE;
+    int64_t M = (int64_t)(rows >= cols ? rows : cols), N = (int64_t)(rows >= cols ? cols : rows);
+    if (threads < 1) threads = 1;
+    size_t bytes = (size_t)M * (size_t)N * 2 * sizeof(double);
+    double *g = malloc(bytes), *q = malloc(bytes);
+    double *tau = malloc((size_t)N * 3 * sizeof(double));
+    if (!g || !q || !tau) { free(g); free(q); free(tau); return WI_ENOMEM; }
+    double *a64 = (double *)a;
+    float *a32 = (float *)a;
+    const int wide = part == WI_F64;
+    /* g = the column-major M x N matrix: a, or a^T when rows < cols */
+    for (int64_t c = 0; c < N; c++)
+        for (int64_t i = 0; i < M; i++) {
+            int64_t k = rows >= cols ? i * N + c : c * M + i;
+            RE(g, c * M + i) = wide ? a64[2 * k] : (double)a32[2 * k];
+            IM(g, c * M + i) = wide ? a64[2 * k + 1] : (double)a32[2 * k + 1];
+        }
+    /* R: reflector j from column j as the earlier reflectors left it, applied to the
+     * columns right of it (H_j is Hermitian: tau is real) */
+    for (int64_t j = 0; j < N; j++) {
+        double *v = g + 2 * (j * M + j);
+        int64_t len = M - j;
+        reflector(v, len, &tau[3 * j], &tau[3 * j + 1], &tau[3 * j + 2]);
+        if (tau[3 * j] == 0.0) { tau[3 * j + 1] = -1.0; tau[3 * j + 2] = 0.0; }  /* R_jj = 0: D_jj = 1 */
+        int nt = (double)len * (double)(N - j - 1) < MIN_PAR_WORK ? 1 : threads;
+        (void)nt;
+        #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t c = j + 1; c < N; c++) apply_column(v, len, tau[3 * j], g + 2 * (c * M + j));
+    }
+    /* Q = H_0 ... H_{N-1} [I; 0], accumulated from the last reflector */
+    memset(q, 0, bytes);
+    for (int64_t j = 0; j < N; j++) RE(q, j * M + j) = 1.0;
+    for (int64_t j = N - 1; j >= 0; j--) {
+        const double *v = g + 2 * (j * M + j);
+        int64_t len = M - j;
+        int nt = (double)len * (double)(N - j) < MIN_PAR_WORK ? 1 : threads;
+        (void)nt;
+        #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t c = j; c < N; c++) apply_column(v, len, tau[3 * j], q + 2 * (c * M + j));
+    }
+    /* R_jj = -phase_j ||x_j||: Q diag(-phase) has the R with real positive diagonal */
+    for (int64_t c = 0; c < N; c++) {
+        double dr = -tau[3 * c + 1], di = -tau[3 * c + 2];
+        for (int64_t i = 0; i < M; i++) {
+            double x = RE(q, c * M + i), y = IM(q, c * M + i);
+            double yr = x * dr - y * di, yi = x * di + y * dr;
+            int64_t k = rows >= cols ? i * N + c : c * M + i;
+            if (wide) { a64[2 * k] = yr; a64[2 * k + 1] = yi; }
+            else { a32[2 * k] = (float)yr; a32[2 * k + 1] = (float)yi; }
+        }
+    }
+    free(g); free(q); free(tau);
+    return WI_OK;
+}

@@ -116,3 +116,46 @@ def test_torch_orthogonal_complex():
     seed = init.seed_from_generator(torch.Generator().manual_seed(5))
     assert np.array_equal(t.numpy(), wi.orthogonal_(np.empty((20, 12), np.complex128), seed=seed))
     assert t._version == 1
+
+
+def _canonical_qr(a):
+    """numpy's QR with its phases moved so that diag(R) is real and positive."""
+    q, r = np.linalg.qr(a)
+    d = np.diagonal(r)
+    phase = np.where(d == 0, 1, d / np.where(d == 0, 1, np.abs(d)))
+    return q * phase
+
+
+@pytest.mark.parametrize("ct,tol", [(np.complex128, 1e-12), (np.complex64, 2e-5)])
+@pytest.mark.parametrize("shape", [(7, 4), (4, 7), (6, 6), (40, 3, 3)])
+def test_orthogonalize_complex_is_the_canonical_unitary_factor(ct, tol, shape):
+    rng = np.random.default_rng(5)
+    a = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(ct)
+    m = a.reshape(shape[0], -1).astype(np.complex128)
+    out = wi.orthogonalize_(a.copy())
+    assert out.dtype == ct and out.shape == shape
+    q = out.reshape(shape[0], -1).astype(np.complex128)
+    if m.shape[0] >= m.shape[1]:
+        np.testing.assert_allclose(q, _canonical_qr(m), atol=tol)
+        r = q.conj().T @ m
+    else:   # rows < cols: Q^T with a^T = QR, as orthogonal_ lays out wide matrices
+        np.testing.assert_allclose(q, _canonical_qr(m.T).T, atol=tol)
+        r = q.conj() @ m.T
+    assert np.abs(np.tril(r, -1)).max() < 50 * tol * np.abs(m).max()
+    assert np.abs(np.diagonal(r).imag).max() < 50 * tol * np.abs(m).max()
+    assert np.diagonal(r).real.min() > 0
+
+
+def test_orthogonalize_complex_threads_and_edge_cases():
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((300, 200)) + 1j * rng.standard_normal((300, 200))
+    one = wi.orthogonalize_(a.copy(), threads=1)
+    assert one.tobytes() == wi.orthogonalize_(a.copy(), threads=2).tobytes()
+    u = wi.orthogonal_(np.empty((50, 30), np.complex128), seed=1)
+    np.testing.assert_allclose(wi.orthogonalize_(u.copy()), u, atol=1e-13)   # already canonical
+    np.testing.assert_array_equal(wi.orthogonalize_(np.zeros((3, 3), np.complex64)), np.eye(3))  # as the real path
+    bad = np.ones((3, 3), np.complex64)
+    bad[1, 1] = complex(0, np.nan)
+    with pytest.raises(ValueError, match="finite"):
+        wi.orthogonalize_(bad)
+    assert np.isnan(bad[1, 1].imag) and bad[0, 0] == 1

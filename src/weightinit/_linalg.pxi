@@ -20,6 +20,7 @@ cdef extern from "householder.h":
     int wi_orthogonal_complex_block(const wi_orthogonal_request *req, uint64_t r0, uint64_t c0,
                                     uint64_t h, uint64_t w) nogil
     int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa) nogil
+    int wi_orthogonalize_complex(void *a, uint64_t rows, uint64_t cols, wi_dtype part, int threads) nogil
     int WI_ENOMEM
     int WI_ECANCELLED
 
@@ -135,4 +136,17 @@ def orthogonalize(uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, int th
         raise ValueError("null buffer")
     with nogil:
         code = wi_orthogonalize(<void *>ptr, rows, cols, d, threads, isa)
+    _check_linalg(code)
+
+
+def orthogonalize_complex(uintptr_t ptr, uint64_t rows, uint64_t cols, str part_dtype, int threads):
+    """In place: the rows x cols (row-major) complex matrix at ptr ('float32' parts:
+    complex64, 'float64': complex128) becomes the unitary factor of its QR (of its
+    transpose when rows < cols) with real positive diag(R)."""
+    cdef int code
+    cdef wi_dtype d = DTYPE_CODES[part_dtype]
+    if ptr == 0 and rows * cols:
+        raise ValueError("null buffer")
+    with nogil:
+        code = wi_orthogonalize_complex(<void *>ptr, rows, cols, d, threads)
     _check_linalg(code)

@@ -240,17 +240,23 @@ def orthogonalize_(a, *, threads=None):
     rows; the ``Q`` of the LQ decomposition). With ``diag(R) > 0`` the factor is
     unique for a matrix of full rank. Blocked Householder QR (compact WY), then
     ``Q`` formed in place; float16/bfloat16 computed in float32 and rounded
-    once. The result does not depend on `threads` or on the SIMD path.
+    once. complex64/complex128 give the unitary factor (real positive diag(R);
+    for ``rows < cols`` the transpose, as in :func:`orthogonal_`), computed in
+    float64 by unblocked complex reflectors. The result does not depend on
+    `threads` or on the SIMD path.
 
     Raises ValueError if `a` contains NaN or infinity.
     """
-    ptr, n, dt = writable_buffer(a, "a")
+    ptr, dt, cplx = _target(a, "a")
     rows, cols = _matrix_shape(a, "a")
     th = resolve_threads(threads)
     isa = isa_code()
     if not np.isfinite(a).all():
         raise ValueError("a must contain only finite values")
-    _core.orthogonalize(ptr, rows, cols, dt, th, isa)
+    if cplx:
+        _core.orthogonalize_complex(ptr, rows, cols, dt, th)
+    else:
+        _core.orthogonalize(ptr, rows, cols, dt, th, isa)
     return a
 
 
