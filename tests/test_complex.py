@@ -224,3 +224,13 @@ def test_torch_complex_follows_torch():
         assert torch.equal(ours, theirs), fn
     t = init.sparse_(torch.empty(40, 30, dtype=torch.complex128), 0.25, std=2.0)
     assert ((t == 0).sum(0) == 10).all()
+
+
+def test_init_module_refuses_complex_parameters_naming_them():
+    torch = pytest.importorskip("torch")
+    import weightinit.torch as init
+    m = torch.nn.Linear(4, 3, dtype=torch.complex64)
+    before = m.weight.detach().clone()
+    with pytest.raises(TypeError, match="'weight'.*complex"):
+        init.init_module_(m, seed=0)
+    assert torch.equal(m.weight, before)

@@ -211,6 +211,10 @@ def init_module_(module, seed=0, *, threads=None):
         warnings.warn("init_module_: the module's parameters are on the meta device, so there is nothing to "
                       "fill; call module.to_empty(device='cpu') first", UserWarning, stacklevel=2)
         return module
+    for name, p in module.named_parameters():
+        if p.is_complex():  # torch's init on complex is per part, the schemes' JAX's: not the same law
+            raise TypeError(f"init_module_ takes real parameters, got {p.dtype} for {name!r}; initialize "
+                            "complex parameters with the initializers (normal_, orthogonal_, ...) directly")
     fallback = {}
     for name, p, scheme, why in plan_module(module):
         if scheme is not None:
