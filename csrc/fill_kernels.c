@@ -69,7 +69,8 @@ static inline void gen_words(const wi_job *j, uint64_t tile, uint32_t w[4][NB], 
 /* quadrant (top 2 bits) and position within it -> cos, sin of 2 pi u */
 static inline void turn_f32(uint32_t w, float *c, float *s) {
     uint32_t quad = w >> 30;
-    float f = (float)((w >> 6) & 0xffffffu) * 0x1p-24f;        /* [0, 1) exact */
+    /* the middle of one of 2^23 equal cells: exact, in (0, 1), never on an axis */
+    float f = (float)(((w >> 7) & 0x7fffffu) * 2u + 1u) * 0x1p-24f;
     int refl = f > 0.5f;
     float x = refl ? 1.0f - f : f;
     float s0, c0;
@@ -113,7 +114,9 @@ static inline void normal32(const wi_job *j, uint32_t w[4][NB], float *v, const 
     for (int h = 0; h < 4; h += 2)
         for (int b = 0; b < NB; b++) {
             float sh = split_mean && (b & 1) ? sh1 : sh0;
-            float u1 = (float)(w[h][b] | 1u) * 0x1p-32f;          /* (0, 1] */
+            /* (0, 1): the top words, which round to 2^32, take the float just below */
+            float wf = (float)(w[h][b] | 1u);
+            float u1 = (wf < 0x1.fffffep31f ? wf : 0x1.fffffep31f) * 0x1p-32f;
             float r = __builtin_sqrtf(-2.0f * wi_logf(u1));
             float c, s;
             turn_f32(w[h + 1][b], &c, &s);
@@ -261,9 +264,16 @@ static inline double as241_ppnd16(double q, double r, int centre) {
 static inline float tn_sample32(const wi_tn_consts *k, uint32_t bits, float *logp, int *upper) {
     float u = ((float)bits + 0.5f) * 0x1p-32f;
     float omu = ((float)(~bits) + 0.5f) * 0x1p-32f;
-    float q = (float)k->d0 + u * (float)k->d1;
+    /* q = qc + d1 (u - u_c) with (u - u_c) 2^32 = e = bits - K - f: near the
+     * pivot e is exact, so q (and the sample) keeps full relative precision */
+    uint32_t kk = k->piv32;
+    int gt = bits > kk;
+    float m = (float)(gt ? bits - kk : kk - bits);
+    float f = (float)k->pivf32;
+    float e = gt ? m - f : -(m + f);
+    float q = (float)k->qc + (float)k->d1 * (e * 0x1p-32f);
     int centre = (q <= 0.425f) & (q >= -0.425f);
-    int hi = u > (float)k->u_switch;
+    int hi = e > 0.0f;
     float k0 = hi ? (float)k->uk0 : (float)k->lk0, k1 = hi ? (float)k->uk1 : (float)k->lk1;
     float lp = hi ? (float)k->ulp : (float)k->llp;
     float s = hi ? omu : u;
@@ -275,12 +285,12 @@ static inline float tn_sample32(const wi_tn_consts *k, uint32_t bits, float *log
     return (centre | hi) ? mag : -mag;
 }
 
-static inline double tn_sample64(const wi_tn_consts *k, uint64_t bits, double *logp, int *upper) {
-    double u = (double)((bits >> 12) * 2 + 1) * 0x1p-53;     /* (0,1); 1 - u exact */
-    double omu = 1.0 - u;
-    double q = k->d0 + u * k->d1;
+/* The float64 inversion from u, omu = 1 - u and d = u - u_c (each formed
+ * without cancellation by the caller). */
+static inline double tn_invert64(const wi_tn_consts *k, double u, double omu, double d, double *logp, int *upper) {
+    double q = k->qc + k->d1 * d;
     int centre = (q <= 0.425) & (q >= -0.425);
-    int hi = u > k->u_switch;
+    int hi = d > 0.0;
     double k0 = hi ? k->uk0 : k->lk0, k1 = hi ? k->uk1 : k->lk1, lp = hi ? k->ulp : k->llp;
     double s = hi ? omu : u;
     double lg = lp + wi_log(k0 + s * k1);
@@ -289,6 +299,27 @@ static inline double tn_sample64(const wi_tn_consts *k, uint64_t bits, double *l
     *logp = centre ? 0.0 : lg;
     *upper = hi;
     return (centre | hi) ? mag : -mag;
+}
+
+static inline double tn_sample64(const wi_tn_consts *k, uint64_t bits, double *logp, int *upper) {
+    uint64_t mb = bits >> 12;
+    double u = (wi_u52_to_f64(mb) + 0.5) * 0x1p-52;          /* (0,1); 1 - u exact */
+    uint64_t kk = k->piv64;                                  /* as tn_sample32, in 2^-52 units */
+    int gt = mb > kk;
+    double m = wi_u52_to_f64(gt ? mb - kk : kk - mb);
+    double e = gt ? m - k->pivf64 : -(m + k->pivf64);
+    return tn_invert64(k, u, 1.0 - u, e * 0x1p-52, logp, upper);
+}
+
+/* 32-bit samples inverted in float64 (k->wide): u, 1 - u and u - u_c from the
+ * word exactly as in tn_sample32, but in float64, and PPND16 */
+static inline double tn_sample_wide(const wi_tn_consts *k, uint32_t bits, double *logp, int *upper) {
+    double u = ((double)bits + 0.5) * 0x1p-32, omu = ((double)(~bits) + 0.5) * 0x1p-32;
+    uint32_t kk = k->piv32;
+    int gt = bits > kk;
+    double m = (double)(gt ? bits - kk : kk - bits);
+    double e = gt ? m - k->pivf32 : -(m + k->pivf32);
+    return tn_invert64(k, u, omu, e * 0x1p-32, logp, upper);
 }
 
 #define WI_FAR_LOGP (-676.0)
@@ -330,6 +361,22 @@ static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
                 double mag = wi_tn_far_tail(lg);
                 v[h * NB + b] = sh + sc * (up ? mag : -mag);
             }
+        }
+}
+
+/* Float32-and-narrower outputs whose float32 evaluation would cancel (k->wide:
+ * a one-sided interval with the mean far from it): mean + std z in float64,
+ * rounded once (to odd first for 16-bit outputs). Rare parameters; not tuned. */
+static void tile_trunc_wide32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    const int odd = j->dtype != WI_F32;
+    const wi_tn_consts *k = &j->tn;
+    for (int h = 0; h < 4; h++)
+        for (int b = 0; b < NB; b++) {
+            double lg; int up;
+            double z = tn_sample_wide(k, w[h][b], &lg, &up);
+            if (lg < WI_FAR_LOGP) { double mag = wi_tn_far_tail(lg); z = up ? mag : -mag; }
+            double x = j->shift + j->scale * z;
+            v[h * NB + b] = odd ? wi_f64_to_f32_odd(x) : (float)x;
         }
 }
 
@@ -520,6 +567,7 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
         else if (j->dist == WI_NORMAL) { if (wide) tile_normal64(j, w, v.d); else tile_normal32(j, w, v.f); }
         else if (j->dist == WI_DISK || j->dist == WI_DISK_TRUNC_NORMAL) { if (wide) tile_disk64(j, w, v.d); else tile_disk32(j, w, v.f); }
         else if (j->tn.exp_side) { if (wide) tile_trunc_exp64(j, w, v.d); else tile_trunc_exp32(j, w, v.f); }
+        else if (j->tn.wide) tile_trunc_wide32(j, w, v.f);
         else { if (wide) tile_trunc64(j, w, v.d); else tile_trunc32(j, w, v.f); }
         /* the part of this tile that lies in [offset, offset + n) */
         uint64_t first = t * E, lo = first < j->offset ? j->offset - first : 0;

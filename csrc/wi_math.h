@@ -13,6 +13,10 @@ static inline float wi_bits_f32(uint32_t b) { float x; memcpy(&x, &b, 4); return
 static inline uint64_t wi_f64_bits(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
 static inline double wi_bits_f64(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
+/* An integer below 2^52 as a double, exactly: its bits under the exponent of
+ * 2^52, minus 2^52 (vectorizes where there is no 64-bit integer conversion). */
+static inline double wi_u52_to_f64(uint64_t x) { return wi_bits_f64(x | 0x4330000000000000ull) - 0x1p52; }
+
 /* ---- natural log, x > 0 and normal -------------------------------------
  * x = 2^e * m with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s),
  * s = (m-1)/(m+1), |s| <= 0.1716, by its Taylor series. */
