@@ -84,7 +84,7 @@ static inline void turn_f32(uint32_t w, float *c, float *s) {
 
 static inline void turn_f64(uint64_t w, double *c, double *s) {
     uint64_t quad = w >> 62;
-    double f = (double)((w >> 10) & 0xfffffffffffffull) * 0x1p-52;  /* [0, 1) exact */
+    double f = wi_u52_to_f64((w >> 10) & 0xfffffffffffffull) * 0x1p-52;  /* [0, 1) exact */
     int refl = f > 0.5;
     double x = refl ? 1.0 - f : f;
     double s0, c0;
@@ -166,7 +166,10 @@ static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const
     double sc = j->scale, sh0 = j->shift, sh1 = j->shift_odd;
     for (int b = 0; b < NB; b++) {
         double sh = split_mean && (b & 1) ? sh1 : sh0;
-        double u1 = (double)((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;  /* (0, 1) */
+        /* (0, 1): the 53-bit odd integer converted exactly in two parts (no 64-bit
+         * integer conversion on AVX2) */
+        uint64_t x0 = (join64(w[0][b], w[1][b]) >> 11) | 1u;
+        double u1 = (wi_u52_to_f64(x0 >> 21) * 0x1p21 + wi_u52_to_f64(x0 & 0x1fffffu)) * 0x1p-53;
         double r = __builtin_sqrt(-2.0 * wi_log(u1));
         double c, s;
         turn_f64(join64(w[2][b], w[3][b]), &c, &s);
@@ -196,28 +199,33 @@ static void tile_disk64(const wi_job *j, uint32_t w[4][NB], double *v) {
         }
 }
 
-/* AS241 (Wichura 1988) PPND7: 7 significant digits, for float32 samples. */
-#define AS241_BODY7                                                                     \
-    float rc = 0.180625f - q * q;                                                      \
-    float a = ((59.109374720f * rc + 159.29113202f) * rc + 50.434271938f) * rc + 3.3871327179f; \
-    float b = ((67.187563600f * rc + 78.757757664f) * rc + 17.895169469f) * rc + 1.0f; \
-    /* the two tail regions share one evaluation with per-lane coefficients */        \
-    int r5 = r <= 5.0f;                                                                \
-    float t = r - (r5 ? 1.6f : 5.0f);                                                  \
-    float c = (r5 ? 0.17023821103f : 0.017337203997f);                                 \
-    c = c * t + (r5 ? 1.3067284816f : 0.42868294337f);                                 \
-    c = c * t + (r5 ? 2.7568153900f : 3.0812263860f);                                  \
-    c = c * t + (r5 ? 1.4234372777f : 6.6579051150f);                                  \
-    float d = (r5 ? 0.12021132975f : 0.012258202635f);                                 \
-    d = d * t + (r5 ? 0.73700164250f : 0.24197894225f);                                \
-    d = d * t + 1.0f;                                                                  \
-    float mag = (centre ? q * a : c) / (centre ? b : d)
+/* AS241 (Wichura 1988) PPND7: 7 significant digits, for float32 samples.
+ * Centre (|p - 1/2| <= 0.425, in q = p - 1/2): the quantile. */
+static inline float as241_centre7(float q) {
+    float rc = 0.180625f - q * q;
+    float a = ((59.109374720f * rc + 159.29113202f) * rc + 50.434271938f) * rc + 3.3871327179f;
+    float b = ((67.187563600f * rc + 78.757757664f) * rc + 17.895169469f) * rc + 1.0f;
+    return q * a / b;
+}
+
+/* Tails, in r = sqrt(-log p): the quantile's magnitude. The two regions share one
+ * evaluation with per-lane coefficients. */
+static inline float as241_tail7(float r) {
+    int r5 = r <= 5.0f;
+    float t = r - (r5 ? 1.6f : 5.0f);
+    float c = (r5 ? 0.17023821103f : 0.017337203997f);
+    c = c * t + (r5 ? 1.3067284816f : 0.42868294337f);
+    c = c * t + (r5 ? 2.7568153900f : 3.0812263860f);
+    c = c * t + (r5 ? 1.4234372777f : 6.6579051150f);
+    float d = (r5 ? 0.12021132975f : 0.012258202635f);
+    d = d * t + (r5 ? 0.73700164250f : 0.24197894225f);
+    d = d * t + 1.0f;
+    return c / d;
+}
 
 /* AS241 (Wichura 1988) PPND16: the normal quantile to 16 digits, for float64
- * samples, in three regions: centre (|p - 1/2| <= 0.425, in q = p - 1/2) and two
- * tail regions in r = sqrt(-log p) (r <= 5 and r > 5). Returns the quantile in
- * the centre and its magnitude in the tails. */
-static inline double as241_ppnd16(double q, double r, int centre) {
+ * samples: centre (|p - 1/2| <= 0.425, in q = p - 1/2) ... */
+static inline double as241_centre16(double q) {
     double rc = 0.180625 - q * q;
     double a = 2.5090809287301226727e+3;
     a = a * rc + 3.3430575583588128105e+4; a = a * rc + 6.7265770927008700853e+4;
@@ -229,6 +237,11 @@ static inline double as241_ppnd16(double q, double r, int centre) {
     b = b * rc + 2.1213794301586595867e+4; b = b * rc + 5.3941960214247511077e+3;
     b = b * rc + 6.8718700749205790830e+2; b = b * rc + 4.2313330701600911252e+1;
     b = b * rc + 1.0;
+    return q * a / b;
+}
+
+/* ... and the two tail regions in r = sqrt(-log p) (r <= 5 and r > 5): the magnitude */
+static inline double as241_tail16(double r) {
     double t = r - 1.6;
     double c = 7.74545014278341407640e-4;
     c = c * t + 2.27238449892691845833e-2; c = c * t + 2.41780725177450611770e-1;
@@ -252,116 +265,144 @@ static inline double as241_ppnd16(double q, double r, int centre) {
     f = f * s5 + 1.36929880922735805310e-1; f = f * s5 + 5.99832206555887937690e-1;
     f = f * s5 + 1.0;
     int r5 = r <= 5.0;
-    double num = centre ? q * a : (r5 ? c : e), den = centre ? b : (r5 ? d : f);
-    return num / den;   /* one division for whichever region the lane is in */
+    return (r5 ? c : e) / (r5 ? d : f);
 }
 
-/* Truncated standard normal by inversion. u and omu = 1 - u come separately
- * from the random integer so each is accurate near 0; in the tails the log
- * probability lp + log(k0 + s k1) is used, never the probability itself, so any
- * depth of tail works. Returns the deviate; *logp gets the tail log
- * probability (0 in the centre) and *upper whether the upper form was used. */
-static inline float tn_sample32(const wi_tn_consts *k, uint32_t bits, float *logp, int *upper) {
-    float u = ((float)bits + 0.5f) * 0x1p-32f;
-    float omu = ((float)(~bits) + 0.5f) * 0x1p-32f;
-    /* q = qc + d1 (u - u_c) with (u - u_c) 2^32 = e = bits - K - f: near the
-     * pivot e is exact, so q (and the sample) keeps full relative precision */
+/* Truncated standard normal by inversion (docs/streams.md). A tile is done in two
+ * passes: every lane through the centre formula, then only the lanes outside the
+ * centre (gathered into a short list) through the tail formula, which needs a log.
+ * Each lane's arithmetic is the same whichever pass or ISA computes it.
+ *
+ * (u - u_c) 2^32 = e = bits - K - f: near the pivot e is exact, so q (and the
+ * sample) keeps full relative precision. */
+static inline float tn_e32(const wi_tn_consts *k, uint32_t bits) {
     uint32_t kk = k->piv32;
     int gt = bits > kk;
     float m = (float)(gt ? bits - kk : kk - bits);
     float f = (float)k->pivf32;
-    float e = gt ? m - f : -(m + f);
-    float q = (float)k->qc + (float)k->d1 * (e * 0x1p-32f);
-    int centre = (q <= 0.425f) & (q >= -0.425f);
+    return gt ? m - f : -(m + f);
+}
+
+static inline float tn_q32(const wi_tn_consts *k, float e) { return (float)k->qc + (float)k->d1 * (e * 0x1p-32f); }
+
+/* Tails: u and omu = 1 - u come separately from the integer so each is accurate
+ * near 0; the log probability lp + log(k0 + s k1) is used, never the probability
+ * itself, so any depth of tail works. *logp gets it. */
+static inline float tn_tail32(const wi_tn_consts *k, uint32_t bits, float e, float *logp) {
+    float u = ((float)bits + 0.5f) * 0x1p-32f;
+    float omu = ((float)(~bits) + 0.5f) * 0x1p-32f;
     int hi = e > 0.0f;
     float k0 = hi ? (float)k->uk0 : (float)k->lk0, k1 = hi ? (float)k->uk1 : (float)k->lk1;
     float lp = hi ? (float)k->ulp : (float)k->llp;
     float s = hi ? omu : u;
     float lg = lp + wi_logf(k0 + s * k1);
-    float r = __builtin_sqrtf(-lg);
-    AS241_BODY7;
-    *logp = centre ? 0.0f : lg;
-    *upper = hi;
-    return (centre | hi) ? mag : -mag;
+    float mag = as241_tail7(__builtin_sqrtf(-lg));
+    *logp = lg;
+    return hi ? mag : -mag;
 }
 
-/* The float64 inversion from u, omu = 1 - u and d = u - u_c (each formed
- * without cancellation by the caller). */
-static inline double tn_invert64(const wi_tn_consts *k, double u, double omu, double d, double *logp, int *upper) {
-    double q = k->qc + k->d1 * d;
-    int centre = (q <= 0.425) & (q >= -0.425);
-    int hi = d > 0.0;
-    double k0 = hi ? k->uk0 : k->lk0, k1 = hi ? k->uk1 : k->lk1, lp = hi ? k->ulp : k->llp;
-    double s = hi ? omu : u;
-    double lg = lp + wi_log(k0 + s * k1);
-    double r = __builtin_sqrt(-lg);
-    double mag = as241_ppnd16(q, r, centre);
-    *logp = centre ? 0.0 : lg;
-    *upper = hi;
-    return (centre | hi) ? mag : -mag;
-}
-
-static inline double tn_sample64(const wi_tn_consts *k, uint64_t bits, double *logp, int *upper) {
-    uint64_t mb = bits >> 12;
-    double u = (wi_u52_to_f64(mb) + 0.5) * 0x1p-52;          /* (0,1); 1 - u exact */
-    uint64_t kk = k->piv64;                                  /* as tn_sample32, in 2^-52 units */
+/* float64: u = (m + 1/2) 2^-52 with m = bits >> 12, so 1 - u is exact; d = u - u_c */
+static inline double tn_d64(const wi_tn_consts *k, uint64_t bits) {
+    uint64_t mb = bits >> 12, kk = k->piv64;
     int gt = mb > kk;
     double m = wi_u52_to_f64(gt ? mb - kk : kk - mb);
     double e = gt ? m - k->pivf64 : -(m + k->pivf64);
-    return tn_invert64(k, u, 1.0 - u, e * 0x1p-52, logp, upper);
+    return e * 0x1p-52;
 }
 
-/* 32-bit samples inverted in float64 (k->wide): u, 1 - u and u - u_c from the
- * word exactly as in tn_sample32, but in float64, and PPND16 */
-static inline double tn_sample_wide(const wi_tn_consts *k, uint32_t bits, double *logp, int *upper) {
-    double u = ((double)bits + 0.5) * 0x1p-32, omu = ((double)(~bits) + 0.5) * 0x1p-32;
-    uint32_t kk = k->piv32;
-    int gt = bits > kk;
-    double m = (double)(gt ? bits - kk : kk - bits);
-    double e = gt ? m - k->pivf32 : -(m + k->pivf32);
-    return tn_invert64(k, u, omu, e * 0x1p-32, logp, upper);
+static inline double tn_tail64(const wi_tn_consts *k, double u, double omu, double d, double *logp) {
+    int hi = d > 0.0;
+    /* read both sides' constants unconditionally: selects, not masked loads */
+    double uk0 = k->uk0, lk0 = k->lk0, uk1 = k->uk1, lk1 = k->lk1, ulp = k->ulp, llp = k->llp;
+    double k0 = hi ? uk0 : lk0, k1 = hi ? uk1 : lk1, lp = hi ? ulp : llp;
+    double s = hi ? omu : u;
+    double lg = lp + wi_log(k0 + s * k1);
+    double mag = as241_tail16(__builtin_sqrt(-lg));
+    *logp = lg;
+    return hi ? mag : -mag;
 }
+
+static inline double tn_u64(uint64_t bits) { return (wi_u52_to_f64(bits >> 12) + 0.5) * 0x1p-52; }
 
 #define WI_FAR_LOGP (-676.0)
+
+static inline int tn_is_centre(float q) { return (q <= 0.425f) & (q >= -0.425f); }
+static inline int tn_is_centre64(double q) { return (q <= 0.425) & (q >= -0.425); }
+
+/* indices i < n with flag[i] set, in order, into idx; returns their count */
+static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
+    int c = 0;
+    for (int i = 0; i < n; i++) { idx[c] = (uint16_t)i; c += flag[i]; }
+    return c;
+}
 
 static void tile_trunc32(const wi_job *j, uint32_t w[4][NB], float *v) {
     float sh = (float)j->shift, sc = (float)j->scale;
     const wi_tn_consts *k = &j->tn;
-    for (int h = 0; h < 4; h++)
-        for (int b = 0; b < NB; b++) {
-            float lg; int up;
-            v[h * NB + b] = sh + sc * tn_sample32(k, w[h][b], &lg, &up);
-        }
+    const uint32_t *wf = &w[0][0];          /* element i uses word wf[i] */
+    unsigned char tail[4 * NB];
+    for (int i = 0; i < 4 * NB; i++) {
+        float q = tn_q32(k, tn_e32(k, wf[i]));
+        v[i] = sh + sc * as241_centre7(q);
+        tail[i] = !tn_is_centre(q);
+    }
+    uint16_t idx[4 * NB];
+    int nt = compact(tail, 4 * NB, idx);
+    uint32_t tb[4 * NB] __attribute__((aligned(64)));
+    float tz[4 * NB] __attribute__((aligned(64))), tl[4 * NB] __attribute__((aligned(64)));
+    for (int t = 0; t < nt; t++) tb[t] = wf[idx[t]];
+    for (int t = 0; t < nt; t++) tz[t] = tn_tail32(k, tb[t], tn_e32(k, tb[t]), &tl[t]);
+    for (int t = 0; t < nt; t++) v[idx[t]] = sh + sc * tz[t];
     if (!k->far) return;
-    for (int h = 0; h < 4; h++)           /* rare: tails beyond ~26 sigma */
-        for (int b = 0; b < NB; b++) {
-            float lg; int up;
-            tn_sample32(k, w[h][b], &lg, &up);
-            if (lg < (float)WI_FAR_LOGP) {
-                double mag = wi_tn_far_tail((double)lg);
-                v[h * NB + b] = sh + sc * (float)(up ? mag : -mag);
-            }
+    for (int t = 0; t < nt; t++)            /* rare: tails beyond ~26 sigma */
+        if (tl[t] < (float)WI_FAR_LOGP) {
+            double mag = wi_tn_far_tail((double)tl[t]);
+            v[idx[t]] = sh + sc * (float)(tz[t] > 0.0f ? mag : -mag);
         }
 }
 
 static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
     double sh = j->shift, sc = j->scale;
     const wi_tn_consts *k = &j->tn;
+    unsigned char tail[2 * NB];
     for (int h = 0; h < 2; h++)
         for (int b = 0; b < NB; b++) {
-            double lg; int up;
-            v[h * NB + b] = sh + sc * tn_sample64(k, join64(w[2 * h][b], w[2 * h + 1][b]), &lg, &up);
+            double q = k->qc + k->d1 * tn_d64(k, join64(w[2 * h][b], w[2 * h + 1][b]));
+            v[h * NB + b] = sh + sc * as241_centre16(q);
+            tail[h * NB + b] = !tn_is_centre64(q);
         }
+    uint16_t idx[2 * NB];
+    int nt = compact(tail, 2 * NB, idx);
+    double tu[2 * NB] __attribute__((aligned(64))), td[2 * NB] __attribute__((aligned(64)));
+    double tz[2 * NB] __attribute__((aligned(64))), tl[2 * NB] __attribute__((aligned(64)));
+    for (int t = 0; t < nt; t++) {          /* gathered as u and u - u_c */
+        int i = idx[t], h = i / NB, b = i % NB;
+        uint64_t bits = join64(w[2 * h][b], w[2 * h + 1][b]);
+        tu[t] = tn_u64(bits);
+        td[t] = tn_d64(k, bits);
+    }
+    for (int t = 0; t < nt; t++) tz[t] = tn_tail64(k, tu[t], 1.0 - tu[t], td[t], &tl[t]);
+    for (int t = 0; t < nt; t++) v[idx[t]] = sh + sc * tz[t];
     if (!k->far) return;
-    for (int h = 0; h < 2; h++)
-        for (int b = 0; b < NB; b++) {
-            double lg; int up;
-            tn_sample64(k, join64(w[2 * h][b], w[2 * h + 1][b]), &lg, &up);
-            if (lg < WI_FAR_LOGP) {
-                double mag = wi_tn_far_tail(lg);
-                v[h * NB + b] = sh + sc * (up ? mag : -mag);
-            }
+    for (int t = 0; t < nt; t++)
+        if (tl[t] < WI_FAR_LOGP) {
+            double mag = wi_tn_far_tail(tl[t]);
+            v[idx[t]] = sh + sc * (tz[t] > 0.0 ? mag : -mag);
         }
+}
+
+/* 32-bit samples inverted in float64 (k->wide): u, 1 - u and u - u_c from the
+ * word exactly as on the float32 path, but in float64, and PPND16 */
+static inline double tn_sample_wide(const wi_tn_consts *k, uint32_t bits, double *logp) {
+    double u = ((double)bits + 0.5) * 0x1p-32, omu = ((double)(~bits) + 0.5) * 0x1p-32;
+    uint32_t kk = k->piv32;
+    int gt = bits > kk;
+    double m = (double)(gt ? bits - kk : kk - bits);
+    double d = (gt ? m - k->pivf32 : -(m + k->pivf32)) * 0x1p-32;
+    double q = k->qc + k->d1 * d;
+    *logp = 0.0;
+    if (tn_is_centre64(q)) return as241_centre16(q);
+    return tn_tail64(k, u, omu, d, logp);
 }
 
 /* Float32-and-narrower outputs whose float32 evaluation would cancel (k->wide:
@@ -372,9 +413,9 @@ static void tile_trunc_wide32(const wi_job *j, uint32_t w[4][NB], float *v) {
     const wi_tn_consts *k = &j->tn;
     for (int h = 0; h < 4; h++)
         for (int b = 0; b < NB; b++) {
-            double lg; int up;
-            double z = tn_sample_wide(k, w[h][b], &lg, &up);
-            if (lg < WI_FAR_LOGP) { double mag = wi_tn_far_tail(lg); z = up ? mag : -mag; }
+            double lg;
+            double z = tn_sample_wide(k, w[h][b], &lg);
+            if (lg < WI_FAR_LOGP) { double mag = wi_tn_far_tail(lg); z = z > 0.0 ? mag : -mag; }
             double x = j->shift + j->scale * z;
             v[h * NB + b] = odd ? wi_f64_to_f32_odd(x) : (float)x;
         }

@@ -41,11 +41,11 @@ static inline float wi_logf(float x) {
 
 static inline double wi_log(double x) {
     uint64_t b = wi_f64_bits(x);
-    int64_t e = (int64_t)((b >> 52) & 0x7ff) - 1023;
     uint64_t mb = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
-    int64_t big = mb > 0x3ff6a09e667f3bcdull;     /* m > sqrt(2) */
+    uint64_t big = mb > 0x3ff6a09e667f3bcdull;    /* m > sqrt(2) */
     mb = big ? mb - 0x0010000000000000ull : mb;
-    e += big;
+    /* the biased exponent as a double without a 64-bit integer conversion */
+    double ef = wi_u52_to_f64(((b >> 52) & 0x7ff) + big) - 1023.0;
     double m = wi_bits_f64(mb);
     double s = (m - 1.0) / (m + 1.0);
     double z = s * s;
@@ -61,7 +61,6 @@ static inline double wi_log(double x) {
     p = p * z + 1.0 / 7.0;
     p = p * z + 1.0 / 5.0;
     p = p * z + 1.0 / 3.0;
-    double ef = (double)e;
     return ef * 6.93147180369123816490e-01 + (ef * 1.90821492927058770002e-10 + (2.0 * s + 2.0 * s * z * p));
 }
 
