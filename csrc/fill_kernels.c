@@ -24,8 +24,8 @@
 
 #define NB WI_TILE_BLOCKS
 
-#if defined(__AVX2__) || defined(__AVX512F__)
-#include "philox_simd.h"
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__SSE2__) || (defined(__ARM_NEON) && defined(__aarch64__))
+#include "philox_simd.h"   /* the portable variant too: SSE2 / NEON are baseline */
 #endif
 
 #if defined(__AVX512BW__)
@@ -159,17 +159,15 @@ static void tile_uniform64(const wi_job *j, uint32_t w[4][NB], double *v) {
     double sh = j->shift, sc = j->scale;
     for (int h = 0; h < 2; h++)
         for (int b = 0; b < NB; b++)
-            v[h * NB + b] = sh + sc * ((double)(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53);
+            v[h * NB + b] = sh + sc * (wi_u53_to_f64(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53);
 }
 
 static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const int split_mean) {
     double sc = j->scale, sh0 = j->shift, sh1 = j->shift_odd;
     for (int b = 0; b < NB; b++) {
         double sh = split_mean && (b & 1) ? sh1 : sh0;
-        /* (0, 1): the 53-bit odd integer converted exactly in two parts (no 64-bit
-         * integer conversion on AVX2) */
-        uint64_t x0 = (join64(w[0][b], w[1][b]) >> 11) | 1u;
-        double u1 = (wi_u52_to_f64(x0 >> 21) * 0x1p21 + wi_u52_to_f64(x0 & 0x1fffffu)) * 0x1p-53;
+        /* (0, 1); converted exactly without a 64-bit integer convert (none on AVX2) */
+        double u1 = wi_u53_to_f64((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;
         double r = __builtin_sqrt(-2.0 * wi_log(u1));
         double c, s;
         turn_f64(join64(w[2][b], w[3][b]), &c, &s);
@@ -303,10 +301,9 @@ static inline float tn_tail32(const wi_tn_consts *k, uint32_t bits, float e, flo
 
 /* float64: u = (m + 1/2) 2^-52 with m = bits >> 12, so 1 - u is exact; d = u - u_c */
 static inline double tn_d64(const wi_tn_consts *k, uint64_t bits) {
-    uint64_t mb = bits >> 12, kk = k->piv64;
-    int gt = mb > kk;
-    double m = wi_u52_to_f64(gt ? mb - kk : kk - mb);
-    double e = gt ? m - k->pivf64 : -(m + k->pivf64);
+    /* m - K is exact in float64 (both below 2^52), so no compare is needed:
+     * e = (m - K) - f, the same value as tn_e32's two-sided form */
+    double e = (wi_u52_to_f64(bits >> 12) - wi_u52_to_f64(k->piv64)) - k->pivf64;
     return e * 0x1p-52;
 }
 
@@ -548,7 +545,7 @@ static void store_bf16_split_part(const wi_job *j, const float *v, uint16_t *o, 
 }
 #endif
 
-#if defined(__AVX2__) || defined(__AVX512F__)
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__SSE2__)
 #define WI_HAVE_STREAM 1
 /* Copy with non-temporal stores: for outputs larger than the cache, the
  * destination is then written without first being read into the cache. */
@@ -559,8 +556,11 @@ static void stream_copy(char *dst, const char *src, size_t bytes) {
     dst += head; src += head; bytes -= head;
     size_t body = bytes & ~(size_t)63;
     for (size_t i = 0; i < body; i += 64) {
-#ifdef __AVX512F__
+#if defined(__AVX512F__)
         _mm512_stream_si512((__m512i *)(dst + i), _mm512_loadu_si512((const void *)(src + i)));
+#elif !defined(__AVX2__)
+        for (int q = 0; q < 64; q += 16)
+            _mm_stream_si128((__m128i *)(dst + i + q), _mm_loadu_si128((const __m128i *)(src + i + q)));
 #else
         _mm256_stream_si256((__m256i *)(dst + i), _mm256_loadu_si256((const __m256i *)(src + i)));
         _mm256_stream_si256((__m256i *)(dst + i + 32), _mm256_loadu_si256((const __m256i *)(src + i + 32)));

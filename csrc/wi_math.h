@@ -17,6 +17,11 @@ static inline double wi_bits_f64(uint64_t b) { double x; memcpy(&x, &b, 8); retu
  * 2^52, minus 2^52 (vectorizes where there is no 64-bit integer conversion). */
 static inline double wi_u52_to_f64(uint64_t x) { return wi_bits_f64(x | 0x4330000000000000ull) - 0x1p52; }
 
+/* below 2^53: in two exact parts whose sum is exact */
+static inline double wi_u53_to_f64(uint64_t x) {
+    return wi_u52_to_f64(x >> 21) * 0x1p21 + wi_u52_to_f64(x & 0x1fffffu);
+}
+
 /* ---- natural log, x > 0 and normal -------------------------------------
  * x = 2^e * m with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s),
  * s = (m-1)/(m+1), |s| <= 0.1716, by its Taylor series. */
@@ -42,7 +47,9 @@ static inline float wi_logf(float x) {
 static inline double wi_log(double x) {
     uint64_t b = wi_f64_bits(x);
     uint64_t mb = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
-    uint64_t big = mb > 0x3ff6a09e667f3bcdull;    /* m > sqrt(2) */
+    /* m > sqrt(2), compared as doubles (the same order as the bits; SSE2 has no
+     * 64-bit integer compare) */
+    uint64_t big = wi_bits_f64(mb) > wi_bits_f64(0x3ff6a09e667f3bcdull);
     mb = big ? mb - 0x0010000000000000ull : mb;
     /* the biased exponent as a double without a 64-bit integer conversion */
     double ef = wi_u52_to_f64(((b >> 52) & 0x7ff) + big) - 1023.0;
