@@ -16,6 +16,7 @@
 #include "philox.h"
 #include "convert.h"
 #include "convert8.h"
+#include "fill_compact_lut.h"
 #include <string.h>
 
 #define WI_CAT2(a, b) a##_##b
@@ -290,8 +291,10 @@ static inline float tn_tail32(const wi_tn_consts *k, uint32_t bits, float e, flo
     float u = ((float)bits + 0.5f) * 0x1p-32f;
     float omu = ((float)(~bits) + 0.5f) * 0x1p-32f;
     int hi = e > 0.0f;
-    float k0 = hi ? (float)k->uk0 : (float)k->lk0, k1 = hi ? (float)k->uk1 : (float)k->lk1;
-    float lp = hi ? (float)k->ulp : (float)k->llp;
+    /* both sides' constants read unconditionally: selects, not masked loads */
+    float uk0 = (float)k->uk0, lk0 = (float)k->lk0, uk1 = (float)k->uk1, lk1 = (float)k->lk1;
+    float ulp = (float)k->ulp, llp = (float)k->llp;
+    float k0 = hi ? uk0 : lk0, k1 = hi ? uk1 : lk1, lp = hi ? ulp : llp;
     float s = hi ? omu : u;
     float lg = lp + wi_logf(k0 + s * k1);
     float mag = as241_tail7(__builtin_sqrtf(-lg));
@@ -326,12 +329,35 @@ static inline double tn_u64(uint64_t bits) { return (wi_u52_to_f64(bits >> 12) +
 static inline int tn_is_centre(float q) { return (q <= 0.425f) & (q >= -0.425f); }
 static inline int tn_is_centre64(double q) { return (q <= 0.425) & (q >= -0.425); }
 
-/* indices i < n with flag[i] set, in order, into idx; returns their count */
+/* indices i < n with flag[i] set, in order, into idx; returns their count.
+ * n is a multiple of 8, idx has room for n + 8 (8 are written at a time); runs
+ * of 8 clear flags (most, near the centre) are skipped with one test. */
+#if defined(__SSE2__)
 static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
+    const __m128i zero = _mm_setzero_si128();
     int c = 0;
-    for (int i = 0; i < n; i++) { idx[c] = (uint16_t)i; c += flag[i]; }
+    for (int i = 0; i < n; i += 8) {
+        __m128i f = _mm_loadl_epi64((const __m128i *)(const void *)(flag + i));
+        unsigned m = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(f, zero)) & 0xffu;
+        if (!m) continue;
+        __m128i pos = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)wi_compact_lut[m]), zero);
+        _mm_storeu_si128((__m128i *)(void *)(idx + c), _mm_add_epi16(pos, _mm_set1_epi16((short)i)));
+        c += wi_compact_cnt[m];
+    }
     return c;
 }
+#else
+static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
+    int c = 0;
+    for (int i = 0; i < n; i += 8) {
+        uint64_t f8;
+        memcpy(&f8, flag + i, 8);
+        if (!f8) continue;
+        for (int k = 0; k < 8; k++) { idx[c] = (uint16_t)(i + k); c += flag[i + k]; }
+    }
+    return c;
+}
+#endif
 
 static void tile_trunc32(const wi_job *j, uint32_t w[4][NB], float *v) {
     float sh = (float)j->shift, sc = (float)j->scale;
@@ -343,7 +369,7 @@ static void tile_trunc32(const wi_job *j, uint32_t w[4][NB], float *v) {
         v[i] = sh + sc * as241_centre7(q);
         tail[i] = !tn_is_centre(q);
     }
-    uint16_t idx[4 * NB];
+    uint16_t idx[4 * NB + 8];
     int nt = compact(tail, 4 * NB, idx);
     uint32_t tb[4 * NB] __attribute__((aligned(64)));
     float tz[4 * NB] __attribute__((aligned(64))), tl[4 * NB] __attribute__((aligned(64)));
@@ -368,7 +394,7 @@ static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
             v[h * NB + b] = sh + sc * as241_centre16(q);
             tail[h * NB + b] = !tn_is_centre64(q);
         }
-    uint16_t idx[2 * NB];
+    uint16_t idx[2 * NB + 8];
     int nt = compact(tail, 2 * NB, idx);
     double tu[2 * NB] __attribute__((aligned(64))), td[2 * NB] __attribute__((aligned(64)));
     double tz[2 * NB] __attribute__((aligned(64))), tl[2 * NB] __attribute__((aligned(64)));
