@@ -1,8 +1,10 @@
 /* Tile kernels: Philox words -> samples -> output dtype. This one file is
  * compiled once per ISA (-DWI_ISA_SUFFIX=scalar|avx2|avx512 plus -m flags);
- * it is plain C written so that the loops vectorize. Only exact integer ops and
- * IEEE +,-,*,/,sqrt are used, without contraction, so all variants agree bit
- * for bit (tests check it).
+ * it is plain C written so that the loops vectorize (the portable "scalar"
+ * variant too, under the compiler's baseline: SSE2 on x86-64, NEON on aarch64).
+ * Only exact integer ops and IEEE +,-,*,/,sqrt are used, without contraction,
+ * so all variants agree bit for bit (tests check it; scripts/cross_check.sh
+ * checks aarch64 under qemu). Philox is hand-vectorized (philox_simd.h).
  *
  * Stream contract (docs/streams.md): tile t holds WI_TILE_BLOCKS Philox blocks
  * with counters (t*256 + b, stream) and key seed.
