@@ -5,10 +5,11 @@
 Each SIMD path available here is timed in its own subprocess (WEIGHTINIT_SIMD set).
 In cache, one thread, float32 unless named: normal_ / uniform_ (target >= 0.6),
 trunc_normal_ +-2 std / uniform_ (>= 0.4), float64 normal_ / float32 normal_ (>= 0.35),
-float64 trunc_normal_ / float32 trunc_normal_ (reported). In memory (2^log2n float32,
+float64 trunc_normal_ / float32 trunc_normal_ (>= 0.35). In memory (2^log2n float32,
 all threads): uniform_ / ndarray.fill (>= 0.9), normal_ / torch normal_ (>= 5),
-trunc_normal_ / torch.nn.init.trunc_normal_ (>= 40); the in-memory targets are set for
-AVX2. Rates are the best of repeats (elements/s); torch's truncated normal is timed
+trunc_normal_ / torch.nn.init.trunc_normal_ (>= 40). The targets are those of the
+vector paths (avx2, avx512; the in-memory ones are set for AVX2): the portable path's
+ratios are printed without a verdict. Rates are the best of repeats (elements/s); torch's truncated normal is timed
 on a 2^22 slice (its rate does not depend on size)."""
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ TARGETS = [                 # (key, target, what)
     ("normal/uniform", 0.6, "in cache, 1 thread: normal_ / uniform_"),
     ("trunc/uniform", 0.4, "in cache, 1 thread: trunc_normal_ / uniform_"),
     ("f64 normal/f32 normal", 0.35, "in cache, 1 thread: float64 / float32 normal_"),
-    ("f64 trunc/f32 trunc", None, "in cache, 1 thread: float64 / float32 trunc_normal_"),
+    ("f64 trunc/f32 trunc", 0.35, "in cache, 1 thread: float64 / float32 trunc_normal_"),
     ("uniform/fill", 0.9, "in memory, all threads: uniform_ / ndarray.fill"),
     ("normal/torch", 5.0, "in memory, all threads: normal_ / torch normal_"),
     ("trunc/torch", 40.0, "in memory, all threads: trunc_normal_ / torch trunc_normal_"),
@@ -122,7 +123,7 @@ def main(argv=None) -> int:
             if v is None:
                 cells.append(f"{'n/a':>14}")
             else:
-                verdict = "" if target is None else (" PASS" if v >= target else " MISS")
+                verdict = "" if target is None or p == "scalar" else (" PASS" if v >= target else " MISS")
                 cells.append(f"{v:>9.3f}{verdict:>5}")
         t = "-" if target is None else f"{target:g}"
         print(f"| {what:<58} | {t:>6} | " + " | ".join(cells) + " |")
