@@ -332,8 +332,9 @@ static inline int tn_is_centre(float q) { return (q <= 0.425f) & (q >= -0.425f);
 static inline int tn_is_centre64(double q) { return (q <= 0.425) & (q >= -0.425); }
 
 /* indices i < n with flag[i] set, in order, into idx; returns their count.
- * n is a multiple of 8, idx has room for n + 8 (8 are written at a time); runs
- * of 8 clear flags (most, near the centre) are skipped with one test. */
+ * n is a multiple of 8, idx has room for n + 8 (8 are written at a time).
+ * Branch-free: which lanes are in the tails is random, so a branch on it would
+ * be mispredicted about as often as taken. */
 #if defined(__SSE2__)
 static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
     const __m128i zero = _mm_setzero_si128();
@@ -341,7 +342,6 @@ static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
     for (int i = 0; i < n; i += 8) {
         __m128i f = _mm_loadl_epi64((const __m128i *)(const void *)(flag + i));
         unsigned m = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(f, zero)) & 0xffu;
-        if (!m) continue;
         __m128i pos = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)wi_compact_lut[m]), zero);
         _mm_storeu_si128((__m128i *)(void *)(idx + c), _mm_add_epi16(pos, _mm_set1_epi16((short)i)));
         c += wi_compact_cnt[m];
@@ -351,12 +351,7 @@ static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
 #else
 static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
     int c = 0;
-    for (int i = 0; i < n; i += 8) {
-        uint64_t f8;
-        memcpy(&f8, flag + i, 8);
-        if (!f8) continue;
-        for (int k = 0; k < 8; k++) { idx[c] = (uint16_t)(i + k); c += flag[i + k]; }
-    }
+    for (int i = 0; i < n; i++) { idx[c] = (uint16_t)i; c += flag[i]; }
     return c;
 }
 #endif
