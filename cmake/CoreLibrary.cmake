@@ -41,7 +41,9 @@ function(wi_hh_variant suffix)
 endfunction()
 wi_hh_variant(scalar -fno-tree-vectorize)
 
-wi_kernel_variant(scalar -fno-tree-vectorize)
+# the portable variant vectorizes under the compiler's baseline (SSE2 on x86-64,
+# NEON on aarch64): IEEE operations without contraction give the same bits in any width
+wi_kernel_variant(scalar)
 
 include(CheckCCompilerFlag)
 if(WEIGHTINIT_SIMD AND CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64|amd64")

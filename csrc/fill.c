@@ -113,6 +113,16 @@ static void tn_setup(double alpha, double beta, wi_tn_consts *k) {
     if (beta <= 0) k->u_switch = 2.0;
     else if (alpha >= 0) k->u_switch = -1.0;
     else k->u_switch = -k->d0 / k->d1;
+    /* the centre formula's pivot (wi_tn_consts): the u in [0, 1] nearest u_switch */
+    double uc = k->u_switch < 0.0 ? 0.0 : k->u_switch > 1.0 ? 1.0 : k->u_switch;
+    k->qc = uc == 0.0 ? k->d0 : uc == 1.0 ? 0.5 * erf(beta * SQRT1_2) : 0.0;
+    double k32 = floor(uc * 0x1p32 - 0.5), k64 = floor(uc * 0x1p52 - 0.5);
+    k32 = k32 < 0.0 ? 0.0 : k32 > 0x1p32 - 1.0 ? 0x1p32 - 1.0 : k32;
+    k64 = k64 < 0.0 ? 0.0 : k64 > 0x1p52 - 1.0 ? 0x1p52 - 1.0 : k64;
+    k->piv32 = (uint32_t)k32;
+    k->pivf32 = (uc * 0x1p32 - k32) - 0.5;     /* both differences exact */
+    k->piv64 = (uint64_t)k64;
+    k->pivf64 = (uc * 0x1p52 - k64) - 0.5;
     double umin = 0x1p-53;
     double low_min = k->llp + log(k->lk0 + umin * k->lk1);
     double up_min = k->ulp + log(k->uk0 + umin * k->uk1);
@@ -246,6 +256,14 @@ int wi_fill(const wi_fill_request *r) {
         double edge_min = f32c ? WI_TN_EXP_ALPHA32 : WI_TN_EXP_ALPHA64;
         if (alpha >= edge_min || beta <= -edge_min) tn_exp_setup(sd, a, b, alpha, beta, &j.tn);
         else tn_setup(alpha, beta, &j.tn);
+        /* One-sided interval (0 outside [alpha, beta]) whose nearer bound is small
+         * next to the mean or to std * alpha: in float32, mean + std z would cancel
+         * and put the values on a grid coarser than the output's near that bound.
+         * There the float32 path inverts and adds in float64 (contract version 2). */
+        if (f32c && !j.tn.exp_side && (alpha > 0 || beta < 0)) {
+            double near = alpha > 0 ? a : b;
+            j.tn.wide = 2.0 * fabs(near) < fmax(fabs(mean), fabs(near - mean));
+        }
         j.lo = out_round(r->dtype, a);
         if (j.lo < a) j.lo = out_step(r->dtype, j.lo, 1);
         j.hi = out_round(r->dtype, b);

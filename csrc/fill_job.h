@@ -17,6 +17,19 @@ typedef struct {
     double lk0, lk1, llp;
     double uk0, uk1, ulp;
     double u_switch;
+    /* The centre formula pivots on u_c, the u in [0, 1] nearest u_switch, where
+     * |q| is smallest: q = qc + d1 (u - u_c), qc = q(u_c) (0 when u_c = u_switch).
+     * u - u_c is formed from the random integer without cancellation:
+     *   32-bit: (u - u_c) 2^32 = e = w - K - f,  K = piv32, f = pivf32,
+     *   64-bit: (u - u_c) 2^52 = e = m - K - f,  m = x >> 12, K = piv64, f = pivf64,
+     * K an integer of the word's range and f in [-1/2, 1), so that values near the
+     * mean keep full relative precision (contract version 2). */
+    double qc;
+    uint32_t piv32;
+    double pivf32;
+    uint64_t piv64;
+    double pivf64;
+    int wide;           /* 32-bit samples evaluated in float64 (see wi_fill) */
     int far;            /* some p lies below exp(-676): refine those lanes */
     /* Whole interval deep in one tail (alpha >= WI_TN_EXP_ALPHA or beta <= -that):
      * exp_side = +1 (upper) or -1 (lower), else 0. There z = edge + y / |edge| with y

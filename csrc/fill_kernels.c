@@ -1,8 +1,10 @@
 /* Tile kernels: Philox words -> samples -> output dtype. This one file is
  * compiled once per ISA (-DWI_ISA_SUFFIX=scalar|avx2|avx512 plus -m flags);
- * it is plain C written so that the loops vectorize. Only exact integer ops and
- * IEEE +,-,*,/,sqrt are used, without contraction, so all variants agree bit
- * for bit (tests check it).
+ * it is plain C written so that the loops vectorize (the portable "scalar"
+ * variant too, under the compiler's baseline: SSE2 on x86-64, NEON on aarch64).
+ * Only exact integer ops and IEEE +,-,*,/,sqrt are used, without contraction,
+ * so all variants agree bit for bit (tests check it; scripts/cross_check.sh
+ * checks aarch64 under qemu). Philox is hand-vectorized (philox_simd.h).
  *
  * Stream contract (docs/streams.md): tile t holds WI_TILE_BLOCKS Philox blocks
  * with counters (t*256 + b, stream) and key seed.
@@ -16,6 +18,7 @@
 #include "philox.h"
 #include "convert.h"
 #include "convert8.h"
+#include "fill_compact_lut.h"
 #include <string.h>
 
 #define WI_CAT2(a, b) a##_##b
@@ -24,8 +27,8 @@
 
 #define NB WI_TILE_BLOCKS
 
-#if defined(__AVX2__) || defined(__AVX512F__)
-#include "philox_simd.h"
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__SSE2__) || (defined(__ARM_NEON) && defined(__aarch64__))
+#include "philox_simd.h"   /* the portable variant too: SSE2 / NEON are baseline */
 #endif
 
 #if defined(__AVX512BW__)
@@ -69,7 +72,8 @@ static inline void gen_words(const wi_job *j, uint64_t tile, uint32_t w[4][NB], 
 /* quadrant (top 2 bits) and position within it -> cos, sin of 2 pi u */
 static inline void turn_f32(uint32_t w, float *c, float *s) {
     uint32_t quad = w >> 30;
-    float f = (float)((w >> 6) & 0xffffffu) * 0x1p-24f;        /* [0, 1) exact */
+    /* the middle of one of 2^23 equal cells: exact, in (0, 1), never on an axis */
+    float f = (float)(((w >> 7) & 0x7fffffu) * 2u + 1u) * 0x1p-24f;
     int refl = f > 0.5f;
     float x = refl ? 1.0f - f : f;
     float s0, c0;
@@ -83,7 +87,7 @@ static inline void turn_f32(uint32_t w, float *c, float *s) {
 
 static inline void turn_f64(uint64_t w, double *c, double *s) {
     uint64_t quad = w >> 62;
-    double f = (double)((w >> 10) & 0xfffffffffffffull) * 0x1p-52;  /* [0, 1) exact */
+    double f = wi_u52_to_f64((w >> 10) & 0xfffffffffffffull) * 0x1p-52;  /* [0, 1) exact */
     int refl = f > 0.5;
     double x = refl ? 1.0 - f : f;
     double s0, c0;
@@ -113,7 +117,9 @@ static inline void normal32(const wi_job *j, uint32_t w[4][NB], float *v, const 
     for (int h = 0; h < 4; h += 2)
         for (int b = 0; b < NB; b++) {
             float sh = split_mean && (b & 1) ? sh1 : sh0;
-            float u1 = (float)(w[h][b] | 1u) * 0x1p-32f;          /* (0, 1] */
+            /* (0, 1): the top words, which round to 2^32, take the float just below */
+            float wf = (float)(w[h][b] | 1u);
+            float u1 = (wf < 0x1.fffffep31f ? wf : 0x1.fffffep31f) * 0x1p-32f;
             float r = __builtin_sqrtf(-2.0f * wi_logf(u1));
             float c, s;
             turn_f32(w[h + 1][b], &c, &s);
@@ -156,14 +162,15 @@ static void tile_uniform64(const wi_job *j, uint32_t w[4][NB], double *v) {
     double sh = j->shift, sc = j->scale;
     for (int h = 0; h < 2; h++)
         for (int b = 0; b < NB; b++)
-            v[h * NB + b] = sh + sc * ((double)(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53);
+            v[h * NB + b] = sh + sc * (wi_u53_to_f64(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53);
 }
 
 static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const int split_mean) {
     double sc = j->scale, sh0 = j->shift, sh1 = j->shift_odd;
     for (int b = 0; b < NB; b++) {
         double sh = split_mean && (b & 1) ? sh1 : sh0;
-        double u1 = (double)((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;  /* (0, 1) */
+        /* (0, 1); converted exactly without a 64-bit integer convert (none on AVX2) */
+        double u1 = wi_u53_to_f64((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;
         double r = __builtin_sqrt(-2.0 * wi_log(u1));
         double c, s;
         turn_f64(join64(w[2][b], w[3][b]), &c, &s);
@@ -193,28 +200,33 @@ static void tile_disk64(const wi_job *j, uint32_t w[4][NB], double *v) {
         }
 }
 
-/* AS241 (Wichura 1988) PPND7: 7 significant digits, for float32 samples. */
-#define AS241_BODY7                                                                     \
-    float rc = 0.180625f - q * q;                                                      \
-    float a = ((59.109374720f * rc + 159.29113202f) * rc + 50.434271938f) * rc + 3.3871327179f; \
-    float b = ((67.187563600f * rc + 78.757757664f) * rc + 17.895169469f) * rc + 1.0f; \
-    /* the two tail regions share one evaluation with per-lane coefficients */        \
-    int r5 = r <= 5.0f;                                                                \
-    float t = r - (r5 ? 1.6f : 5.0f);                                                  \
-    float c = (r5 ? 0.17023821103f : 0.017337203997f);                                 \
-    c = c * t + (r5 ? 1.3067284816f : 0.42868294337f);                                 \
-    c = c * t + (r5 ? 2.7568153900f : 3.0812263860f);                                  \
-    c = c * t + (r5 ? 1.4234372777f : 6.6579051150f);                                  \
-    float d = (r5 ? 0.12021132975f : 0.012258202635f);                                 \
-    d = d * t + (r5 ? 0.73700164250f : 0.24197894225f);                                \
-    d = d * t + 1.0f;                                                                  \
-    float mag = (centre ? q * a : c) / (centre ? b : d)
+/* AS241 (Wichura 1988) PPND7: 7 significant digits, for float32 samples.
+ * Centre (|p - 1/2| <= 0.425, in q = p - 1/2): the quantile. */
+static inline float as241_centre7(float q) {
+    float rc = 0.180625f - q * q;
+    float a = ((59.109374720f * rc + 159.29113202f) * rc + 50.434271938f) * rc + 3.3871327179f;
+    float b = ((67.187563600f * rc + 78.757757664f) * rc + 17.895169469f) * rc + 1.0f;
+    return q * a / b;
+}
+
+/* Tails, in r = sqrt(-log p): the quantile's magnitude. The two regions share one
+ * evaluation with per-lane coefficients. */
+static inline float as241_tail7(float r) {
+    int r5 = r <= 5.0f;
+    float t = r - (r5 ? 1.6f : 5.0f);
+    float c = (r5 ? 0.17023821103f : 0.017337203997f);
+    c = c * t + (r5 ? 1.3067284816f : 0.42868294337f);
+    c = c * t + (r5 ? 2.7568153900f : 3.0812263860f);
+    c = c * t + (r5 ? 1.4234372777f : 6.6579051150f);
+    float d = (r5 ? 0.12021132975f : 0.012258202635f);
+    d = d * t + (r5 ? 0.73700164250f : 0.24197894225f);
+    d = d * t + 1.0f;
+    return c / d;
+}
 
 /* AS241 (Wichura 1988) PPND16: the normal quantile to 16 digits, for float64
- * samples, in three regions: centre (|p - 1/2| <= 0.425, in q = p - 1/2) and two
- * tail regions in r = sqrt(-log p) (r <= 5 and r > 5). Returns the quantile in
- * the centre and its magnitude in the tails. */
-static inline double as241_ppnd16(double q, double r, int centre) {
+ * samples: centre (|p - 1/2| <= 0.425, in q = p - 1/2) ... */
+static inline double as241_centre16(double q) {
     double rc = 0.180625 - q * q;
     double a = 2.5090809287301226727e+3;
     a = a * rc + 3.3430575583588128105e+4; a = a * rc + 6.7265770927008700853e+4;
@@ -226,6 +238,11 @@ static inline double as241_ppnd16(double q, double r, int centre) {
     b = b * rc + 2.1213794301586595867e+4; b = b * rc + 5.3941960214247511077e+3;
     b = b * rc + 6.8718700749205790830e+2; b = b * rc + 4.2313330701600911252e+1;
     b = b * rc + 1.0;
+    return q * a / b;
+}
+
+/* ... and the two tail regions in r = sqrt(-log p) (r <= 5 and r > 5): the magnitude */
+static inline double as241_tail16(double r) {
     double t = r - 1.6;
     double c = 7.74545014278341407640e-4;
     c = c * t + 2.27238449892691845833e-2; c = c * t + 2.41780725177450611770e-1;
@@ -249,87 +266,178 @@ static inline double as241_ppnd16(double q, double r, int centre) {
     f = f * s5 + 1.36929880922735805310e-1; f = f * s5 + 5.99832206555887937690e-1;
     f = f * s5 + 1.0;
     int r5 = r <= 5.0;
-    double num = centre ? q * a : (r5 ? c : e), den = centre ? b : (r5 ? d : f);
-    return num / den;   /* one division for whichever region the lane is in */
+    return (r5 ? c : e) / (r5 ? d : f);
 }
 
-/* Truncated standard normal by inversion. u and omu = 1 - u come separately
- * from the random integer so each is accurate near 0; in the tails the log
- * probability lp + log(k0 + s k1) is used, never the probability itself, so any
- * depth of tail works. Returns the deviate; *logp gets the tail log
- * probability (0 in the centre) and *upper whether the upper form was used. */
-static inline float tn_sample32(const wi_tn_consts *k, uint32_t bits, float *logp, int *upper) {
+/* Truncated standard normal by inversion (docs/streams.md). A tile is done in two
+ * passes: every lane through the centre formula, then only the lanes outside the
+ * centre (gathered into a short list) through the tail formula, which needs a log.
+ * Each lane's arithmetic is the same whichever pass or ISA computes it.
+ *
+ * (u - u_c) 2^32 = e = bits - K - f: near the pivot e is exact, so q (and the
+ * sample) keeps full relative precision. */
+static inline float tn_e32(const wi_tn_consts *k, uint32_t bits) {
+    uint32_t kk = k->piv32;
+    int gt = bits > kk;
+    float m = (float)(gt ? bits - kk : kk - bits);
+    float f = (float)k->pivf32;
+    return gt ? m - f : -(m + f);
+}
+
+static inline float tn_q32(const wi_tn_consts *k, float e) { return (float)k->qc + (float)k->d1 * (e * 0x1p-32f); }
+
+/* Tails: u and omu = 1 - u come separately from the integer so each is accurate
+ * near 0; the log probability lp + log(k0 + s k1) is used, never the probability
+ * itself, so any depth of tail works. *logp gets it. */
+static inline float tn_tail32(const wi_tn_consts *k, uint32_t bits, float e, float *logp) {
     float u = ((float)bits + 0.5f) * 0x1p-32f;
     float omu = ((float)(~bits) + 0.5f) * 0x1p-32f;
-    float q = (float)k->d0 + u * (float)k->d1;
-    int centre = (q <= 0.425f) & (q >= -0.425f);
-    int hi = u > (float)k->u_switch;
-    float k0 = hi ? (float)k->uk0 : (float)k->lk0, k1 = hi ? (float)k->uk1 : (float)k->lk1;
-    float lp = hi ? (float)k->ulp : (float)k->llp;
+    int hi = e > 0.0f;
+    /* both sides' constants read unconditionally: selects, not masked loads */
+    float uk0 = (float)k->uk0, lk0 = (float)k->lk0, uk1 = (float)k->uk1, lk1 = (float)k->lk1;
+    float ulp = (float)k->ulp, llp = (float)k->llp;
+    float k0 = hi ? uk0 : lk0, k1 = hi ? uk1 : lk1, lp = hi ? ulp : llp;
     float s = hi ? omu : u;
     float lg = lp + wi_logf(k0 + s * k1);
-    float r = __builtin_sqrtf(-lg);
-    AS241_BODY7;
-    *logp = centre ? 0.0f : lg;
-    *upper = hi;
-    return (centre | hi) ? mag : -mag;
+    float mag = as241_tail7(__builtin_sqrtf(-lg));
+    *logp = lg;
+    return hi ? mag : -mag;
 }
 
-static inline double tn_sample64(const wi_tn_consts *k, uint64_t bits, double *logp, int *upper) {
-    double u = (double)((bits >> 12) * 2 + 1) * 0x1p-53;     /* (0,1); 1 - u exact */
-    double omu = 1.0 - u;
-    double q = k->d0 + u * k->d1;
-    int centre = (q <= 0.425) & (q >= -0.425);
-    int hi = u > k->u_switch;
-    double k0 = hi ? k->uk0 : k->lk0, k1 = hi ? k->uk1 : k->lk1, lp = hi ? k->ulp : k->llp;
+/* float64: u = (m + 1/2) 2^-52 with m = bits >> 12, so 1 - u is exact; d = u - u_c */
+static inline double tn_d64(const wi_tn_consts *k, uint64_t bits) {
+    /* m - K is exact in float64 (both below 2^52), so no compare is needed:
+     * e = (m - K) - f, the same value as tn_e32's two-sided form */
+    double e = (wi_u52_to_f64(bits >> 12) - wi_u52_to_f64(k->piv64)) - k->pivf64;
+    return e * 0x1p-52;
+}
+
+static inline double tn_tail64(const wi_tn_consts *k, double u, double omu, double d, double *logp) {
+    int hi = d > 0.0;
+    /* read both sides' constants unconditionally: selects, not masked loads */
+    double uk0 = k->uk0, lk0 = k->lk0, uk1 = k->uk1, lk1 = k->lk1, ulp = k->ulp, llp = k->llp;
+    double k0 = hi ? uk0 : lk0, k1 = hi ? uk1 : lk1, lp = hi ? ulp : llp;
     double s = hi ? omu : u;
     double lg = lp + wi_log(k0 + s * k1);
-    double r = __builtin_sqrt(-lg);
-    double mag = as241_ppnd16(q, r, centre);
-    *logp = centre ? 0.0 : lg;
-    *upper = hi;
-    return (centre | hi) ? mag : -mag;
+    double mag = as241_tail16(__builtin_sqrt(-lg));
+    *logp = lg;
+    return hi ? mag : -mag;
 }
 
+static inline double tn_u64(uint64_t bits) { return (wi_u52_to_f64(bits >> 12) + 0.5) * 0x1p-52; }
+
 #define WI_FAR_LOGP (-676.0)
+
+static inline int tn_is_centre(float q) { return (q <= 0.425f) & (q >= -0.425f); }
+static inline int tn_is_centre64(double q) { return (q <= 0.425) & (q >= -0.425); }
+
+/* indices i < n with flag[i] set, in order, into idx; returns their count.
+ * n is a multiple of 8, idx has room for n + 8 (8 are written at a time).
+ * Branch-free: which lanes are in the tails is random, so a branch on it would
+ * be mispredicted about as often as taken. */
+#if defined(__SSE2__)
+static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
+    const __m128i zero = _mm_setzero_si128();
+    int c = 0;
+    for (int i = 0; i < n; i += 8) {
+        __m128i f = _mm_loadl_epi64((const __m128i *)(const void *)(flag + i));
+        unsigned m = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(f, zero)) & 0xffu;
+        __m128i pos = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)wi_compact_lut[m]), zero);
+        _mm_storeu_si128((__m128i *)(void *)(idx + c), _mm_add_epi16(pos, _mm_set1_epi16((short)i)));
+        c += wi_compact_cnt[m];
+    }
+    return c;
+}
+#else
+static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
+    int c = 0;
+    for (int i = 0; i < n; i++) { idx[c] = (uint16_t)i; c += flag[i]; }
+    return c;
+}
+#endif
 
 static void tile_trunc32(const wi_job *j, uint32_t w[4][NB], float *v) {
     float sh = (float)j->shift, sc = (float)j->scale;
     const wi_tn_consts *k = &j->tn;
-    for (int h = 0; h < 4; h++)
-        for (int b = 0; b < NB; b++) {
-            float lg; int up;
-            v[h * NB + b] = sh + sc * tn_sample32(k, w[h][b], &lg, &up);
-        }
+    const uint32_t *wf = &w[0][0];          /* element i uses word wf[i] */
+    unsigned char tail[4 * NB];
+    for (int i = 0; i < 4 * NB; i++) {
+        float q = tn_q32(k, tn_e32(k, wf[i]));
+        v[i] = sh + sc * as241_centre7(q);
+        tail[i] = !tn_is_centre(q);
+    }
+    uint16_t idx[4 * NB + 8];
+    int nt = compact(tail, 4 * NB, idx);
+    uint32_t tb[4 * NB] __attribute__((aligned(64)));
+    float tz[4 * NB] __attribute__((aligned(64))), tl[4 * NB] __attribute__((aligned(64)));
+    for (int t = 0; t < nt; t++) tb[t] = wf[idx[t]];
+    for (int t = 0; t < nt; t++) tz[t] = tn_tail32(k, tb[t], tn_e32(k, tb[t]), &tl[t]);
+    for (int t = 0; t < nt; t++) v[idx[t]] = sh + sc * tz[t];
     if (!k->far) return;
-    for (int h = 0; h < 4; h++)           /* rare: tails beyond ~26 sigma */
-        for (int b = 0; b < NB; b++) {
-            float lg; int up;
-            tn_sample32(k, w[h][b], &lg, &up);
-            if (lg < (float)WI_FAR_LOGP) {
-                double mag = wi_tn_far_tail((double)lg);
-                v[h * NB + b] = sh + sc * (float)(up ? mag : -mag);
-            }
+    for (int t = 0; t < nt; t++)            /* rare: tails beyond ~26 sigma */
+        if (tl[t] < (float)WI_FAR_LOGP) {
+            double mag = wi_tn_far_tail((double)tl[t]);
+            v[idx[t]] = sh + sc * (float)(tz[t] > 0.0f ? mag : -mag);
         }
 }
 
 static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
     double sh = j->shift, sc = j->scale;
     const wi_tn_consts *k = &j->tn;
+    unsigned char tail[2 * NB];
     for (int h = 0; h < 2; h++)
         for (int b = 0; b < NB; b++) {
-            double lg; int up;
-            v[h * NB + b] = sh + sc * tn_sample64(k, join64(w[2 * h][b], w[2 * h + 1][b]), &lg, &up);
+            double q = k->qc + k->d1 * tn_d64(k, join64(w[2 * h][b], w[2 * h + 1][b]));
+            v[h * NB + b] = sh + sc * as241_centre16(q);
+            tail[h * NB + b] = !tn_is_centre64(q);
         }
+    uint16_t idx[2 * NB + 8];
+    int nt = compact(tail, 2 * NB, idx);
+    double tu[2 * NB] __attribute__((aligned(64))), td[2 * NB] __attribute__((aligned(64)));
+    double tz[2 * NB] __attribute__((aligned(64))), tl[2 * NB] __attribute__((aligned(64)));
+    for (int t = 0; t < nt; t++) {          /* gathered as u and u - u_c */
+        int i = idx[t], h = i / NB, b = i % NB;
+        uint64_t bits = join64(w[2 * h][b], w[2 * h + 1][b]);
+        tu[t] = tn_u64(bits);
+        td[t] = tn_d64(k, bits);
+    }
+    for (int t = 0; t < nt; t++) tz[t] = tn_tail64(k, tu[t], 1.0 - tu[t], td[t], &tl[t]);
+    for (int t = 0; t < nt; t++) v[idx[t]] = sh + sc * tz[t];
     if (!k->far) return;
-    for (int h = 0; h < 2; h++)
+    for (int t = 0; t < nt; t++)
+        if (tl[t] < WI_FAR_LOGP) {
+            double mag = wi_tn_far_tail(tl[t]);
+            v[idx[t]] = sh + sc * (tz[t] > 0.0 ? mag : -mag);
+        }
+}
+
+/* 32-bit samples inverted in float64 (k->wide): u, 1 - u and u - u_c from the
+ * word exactly as on the float32 path, but in float64, and PPND16 */
+static inline double tn_sample_wide(const wi_tn_consts *k, uint32_t bits, double *logp) {
+    double u = ((double)bits + 0.5) * 0x1p-32, omu = ((double)(~bits) + 0.5) * 0x1p-32;
+    uint32_t kk = k->piv32;
+    int gt = bits > kk;
+    double m = (double)(gt ? bits - kk : kk - bits);
+    double d = (gt ? m - k->pivf32 : -(m + k->pivf32)) * 0x1p-32;
+    double q = k->qc + k->d1 * d;
+    *logp = 0.0;
+    if (tn_is_centre64(q)) return as241_centre16(q);
+    return tn_tail64(k, u, omu, d, logp);
+}
+
+/* Float32-and-narrower outputs whose float32 evaluation would cancel (k->wide:
+ * a one-sided interval with the mean far from it): mean + std z in float64,
+ * rounded once (to odd first for 16-bit outputs). Rare parameters; not tuned. */
+static void tile_trunc_wide32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    const int odd = j->dtype != WI_F32;
+    const wi_tn_consts *k = &j->tn;
+    for (int h = 0; h < 4; h++)
         for (int b = 0; b < NB; b++) {
-            double lg; int up;
-            tn_sample64(k, join64(w[2 * h][b], w[2 * h + 1][b]), &lg, &up);
-            if (lg < WI_FAR_LOGP) {
-                double mag = wi_tn_far_tail(lg);
-                v[h * NB + b] = sh + sc * (up ? mag : -mag);
-            }
+            double lg;
+            double z = tn_sample_wide(k, w[h][b], &lg);
+            if (lg < WI_FAR_LOGP) { double mag = wi_tn_far_tail(lg); z = z > 0.0 ? mag : -mag; }
+            double x = j->shift + j->scale * z;
+            v[h * NB + b] = odd ? wi_f64_to_f32_odd(x) : (float)x;
         }
 }
 
@@ -460,7 +568,7 @@ static void store_bf16_split_part(const wi_job *j, const float *v, uint16_t *o, 
 }
 #endif
 
-#if defined(__AVX2__) || defined(__AVX512F__)
+#if defined(__AVX2__) || defined(__AVX512F__) || defined(__SSE2__)
 #define WI_HAVE_STREAM 1
 /* Copy with non-temporal stores: for outputs larger than the cache, the
  * destination is then written without first being read into the cache. */
@@ -471,8 +579,11 @@ static void stream_copy(char *dst, const char *src, size_t bytes) {
     dst += head; src += head; bytes -= head;
     size_t body = bytes & ~(size_t)63;
     for (size_t i = 0; i < body; i += 64) {
-#ifdef __AVX512F__
+#if defined(__AVX512F__)
         _mm512_stream_si512((__m512i *)(dst + i), _mm512_loadu_si512((const void *)(src + i)));
+#elif !defined(__AVX2__)
+        for (int q = 0; q < 64; q += 16)
+            _mm_stream_si128((__m128i *)(dst + i + q), _mm_loadu_si128((const __m128i *)(src + i + q)));
 #else
         _mm256_stream_si256((__m256i *)(dst + i), _mm256_loadu_si256((const __m256i *)(src + i)));
         _mm256_stream_si256((__m256i *)(dst + i + 32), _mm256_loadu_si256((const __m256i *)(src + i + 32)));
@@ -520,6 +631,7 @@ void WI_FN(wi_tiles)(const wi_job *j, uint64_t tile_begin, uint64_t tile_end) {
         else if (j->dist == WI_NORMAL) { if (wide) tile_normal64(j, w, v.d); else tile_normal32(j, w, v.f); }
         else if (j->dist == WI_DISK || j->dist == WI_DISK_TRUNC_NORMAL) { if (wide) tile_disk64(j, w, v.d); else tile_disk32(j, w, v.f); }
         else if (j->tn.exp_side) { if (wide) tile_trunc_exp64(j, w, v.d); else tile_trunc_exp32(j, w, v.f); }
+        else if (j->tn.wide) tile_trunc_wide32(j, w, v.f);
         else { if (wide) tile_trunc64(j, w, v.d); else tile_trunc32(j, w, v.f); }
         /* the part of this tile that lies in [offset, offset + n) */
         uint64_t first = t * E, lo = first < j->offset ? j->offset - first : 0;

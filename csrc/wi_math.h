@@ -13,6 +13,15 @@ static inline float wi_bits_f32(uint32_t b) { float x; memcpy(&x, &b, 4); return
 static inline uint64_t wi_f64_bits(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
 static inline double wi_bits_f64(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
+/* An integer below 2^52 as a double, exactly: its bits under the exponent of
+ * 2^52, minus 2^52 (vectorizes where there is no 64-bit integer conversion). */
+static inline double wi_u52_to_f64(uint64_t x) { return wi_bits_f64(x | 0x4330000000000000ull) - 0x1p52; }
+
+/* below 2^53: in two exact parts whose sum is exact */
+static inline double wi_u53_to_f64(uint64_t x) {
+    return wi_u52_to_f64(x >> 21) * 0x1p21 + wi_u52_to_f64(x & 0x1fffffu);
+}
+
 /* ---- natural log, x > 0 and normal -------------------------------------
  * x = 2^e * m with m in [sqrt(1/2), sqrt(2)); log(m) = 2 atanh(s),
  * s = (m-1)/(m+1), |s| <= 0.1716, by its Taylor series. */
@@ -37,11 +46,13 @@ static inline float wi_logf(float x) {
 
 static inline double wi_log(double x) {
     uint64_t b = wi_f64_bits(x);
-    int64_t e = (int64_t)((b >> 52) & 0x7ff) - 1023;
     uint64_t mb = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
-    int64_t big = mb > 0x3ff6a09e667f3bcdull;     /* m > sqrt(2) */
+    /* m > sqrt(2), compared as doubles (the same order as the bits; SSE2 has no
+     * 64-bit integer compare) */
+    uint64_t big = wi_bits_f64(mb) > wi_bits_f64(0x3ff6a09e667f3bcdull);
     mb = big ? mb - 0x0010000000000000ull : mb;
-    e += big;
+    /* the biased exponent as a double without a 64-bit integer conversion */
+    double ef = wi_u52_to_f64(((b >> 52) & 0x7ff) + big) - 1023.0;
     double m = wi_bits_f64(mb);
     double s = (m - 1.0) / (m + 1.0);
     double z = s * s;
@@ -57,7 +68,6 @@ static inline double wi_log(double x) {
     p = p * z + 1.0 / 7.0;
     p = p * z + 1.0 / 5.0;
     p = p * z + 1.0 / 3.0;
-    double ef = (double)e;
     return ef * 6.93147180369123816490e-01 + (ef * 1.90821492927058770002e-10 + (2.0 * s + 2.0 * s * z * p));
 }
 

@@ -18,14 +18,14 @@ if ! command -v "$cc" >/dev/null || [ -z "$qemu" ] || ! command -v gcc >/dev/nul
   exit 3
 fi
 # the flags of cmake/CoreLibrary.cmake's portable variants: strict IEEE, no contraction
-flags=(-std=c11 -O2 -ffp-contract=off -fno-math-errno -fno-trapping-math -Wall -Wextra -Werror -fopenmp
+flags=(-std=c11 -O3 -ffp-contract=off -fno-math-errno -fno-trapping-math -Wall -Wextra -Werror -fopenmp
        -I"$root/csrc")
 # every C file of the core; the per-ISA kernel files are compiled below as their scalar variant
 src=("$root/tests/c/golden_driver.c")
 for f in "$root"/csrc/*.c; do
   case $(basename "$f") in fill_kernels.c|hh_kernels.c) ;; *) src+=("$f") ;; esac
 done
-variants=(-DWI_ISA_SUFFIX=scalar -fno-tree-vectorize)
+variants=(-DWI_ISA_SUFFIX=scalar)   # vectorized under the baseline (SSE2 / NEON), as in cmake
 mkdir -p "$out/native" "$out/$arch" "$out/obj"
 build() {  # $1: compiler, $2: output binary
   "$1" "${flags[@]}" "${variants[@]}" -c "$root/csrc/fill_kernels.c" -o "$out/obj/fk-$3.o"

@@ -1,6 +1,6 @@
 """In-place sampling into preallocated buffers: the public face of the C core."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import math
 
@@ -13,6 +13,12 @@ from ._regions import resolve_region
 from ._simd import isa_code
 from ._streams import resolve_offset, resolve_seed, stream_id
 from ._threads import resolve_threads
+
+# The version of the stream contract (docs/streams.md) these kernels implement: the
+# mapping from (seed, stream, index, distribution, parameters, dtype) to values.
+# Checkpoints record it; version 2 changed the float32 normal and the truncated
+# normal on intervals holding the mean (docs/streams.md, "Contract version 2 changes").
+CONTRACT_VERSION = 2
 
 __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "philox4x32"]
 

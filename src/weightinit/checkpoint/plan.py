@@ -25,6 +25,11 @@ def _version() -> str:
     return __version__
 
 
+def _contract() -> str:
+    from .._sampling import CONTRACT_VERSION
+    return str(CONTRACT_VERSION)
+
+
 def parse_size(size, name: str = "max_shard_size") -> int:
     """Bytes from an int or a string like '5GB' (10**9), '500MB', '2GiB' (2**30)."""
     if isinstance(size, bool):
@@ -93,7 +98,8 @@ def scheme_json(scheme) -> str:
 def _layout_safetensors(entries, name: str, seed: int, user_meta: dict) -> DataFile:
     # largest item size first: every tensor starts aligned to its item size
     entries = sorted(entries, key=lambda e: -DTYPES[e[2]][0].itemsize)
-    metadata = {"format": "pt", "weightinit.version": _version(), "weightinit.seed": str(seed), **user_meta}
+    metadata = {"format": "pt", "weightinit.version": _version(), "weightinit.stream_contract": _contract(),
+                "weightinit.seed": str(seed), **user_meta}
     spans, off = [], 0
     for t_name, shape, dt, scheme in entries:
         nbytes = math.prod(shape) * DTYPES[dt][0].itemsize
@@ -148,7 +154,8 @@ class Plan:
         else:
             self.files = [_layout_npy(*e) for e in entries]
             manifest = {
-                "format": "weightinit-npy", "weightinit_version": _version(), "seed": seed,
+                "format": "weightinit-npy", "weightinit_version": _version(), "stream_contract": int(_contract()),
+                "seed": seed,
                 "metadata": spec.metadata,
                 "tensors": {e[0]: {"file": f.name, "shape": list(e[1]), "dtype": e[2], "scheme": e[3].to_dict()}
                             for e, f in zip(entries, self.files)},
@@ -175,7 +182,8 @@ class Plan:
                       for i, g in enumerate(groups)]
         index = {
             "metadata": {"total_size": sum(p.nbytes for f in self.files for p in f.placements),
-                         "weightinit.version": _version(), "weightinit.seed": str(self.seed)},
+                         "weightinit.version": _version(), "weightinit.stream_contract": _contract(),
+                         "weightinit.seed": str(self.seed)},
             "weight_map": dict(sorted((p.name, f.name) for f in self.files for p in f.placements)),
         }
         self.small.append((INDEX_FILE, (json.dumps(index, indent=2) + "\n").encode()))

@@ -103,8 +103,10 @@ def _read_manifest(path: str) -> tuple[list, dict]:
         if t.get("scheme") is not None and not isinstance(t["scheme"], dict):
             raise ValueError(f"{where}: scheme must be an object")
         entries.append(_read_npy(checked_member(directory, t.get("file"), where), {**t, "name": name}))
-    return entries, {"weightinit.version": str(manifest.get("weightinit_version")),
-                     "weightinit.seed": str(manifest.get("seed"))}
+    meta = {"weightinit.version": str(manifest.get("weightinit_version")), "weightinit.seed": str(manifest.get("seed"))}
+    if "stream_contract" in manifest:
+        meta["weightinit.stream_contract"] = str(manifest["stream_contract"])
+    return entries, meta
 
 
 def _read_index(path: str) -> tuple[list, dict]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import schemes as _schemes
+from .._sampling import CONTRACT_VERSION
 from .._streams import resolve_seed
 from .diskio import ChunkReader
 from .reader import read_checkpoint
@@ -55,6 +56,13 @@ def verify_checkpoint(path, *, threads=None) -> VerifyReport:
         seed = resolve_seed(int(raw_seed))
     except (TypeError, ValueError):
         raise ValueError(f"{os.fspath(path)}: weightinit.seed {raw_seed!r} is not a valid seed") from None
+    # written before checkpoints recorded it: weightinit <= 0.2 implemented version 1
+    contract = meta.get("weightinit.stream_contract", "1" if "weightinit.version" in meta else None)
+    if contract is not None and contract != str(CONTRACT_VERSION):
+        raise ValueError(f"{os.fspath(path)}: written under stream contract version {contract} (weightinit "
+                         f"{meta.get('weightinit.version', '?')}); this weightinit implements version "
+                         f"{CONTRACT_VERSION}, so its values differ by design (docs/streams.md): verify it with "
+                         "the weightinit that wrote it")
     report = VerifyReport(os.fspath(path), seed)
     t0 = time.perf_counter()
     checks = []          # (entry, scheme) of the tensors to regenerate
