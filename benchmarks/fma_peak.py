@@ -129,6 +129,15 @@ def measure(so, nthreads, seconds):
     return nthreads * iters * CHAINS * lanes * 2 / dt / 1e9
 
 
+def measure_peaks(threads, seconds=0.5, repeat=5):
+    """{thread count: best measured float32 GFLOP/s}, and the FMA lane count."""
+    flags = cpu_flags()
+    if not {"avx2", "fma"} <= flags:
+        raise RuntimeError("this CPU has no AVX2+FMA: nothing to measure")
+    so = build("avx512f" in flags)
+    return {n: max(measure(so, n, seconds) for _ in range(repeat)) for n in threads}, so.lanes()
+
+
 def main():
     ncpu = len(os.sched_getaffinity(0))
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,6 +174,9 @@ def main():
               f"({'separate physical cores' if scale > 0.75 * ncpu else 'shared FMA pipes (SMT siblings?)'})")
     peak = max(peaks.values())
     print(f"peak assumed: {peak:.1f} GFLOP/s float32 (measured, {max(peaks, key=peaks.get)} threads)")
+    one = peaks[min(peaks)] / min(peaks)
+    print(f"implied clock under this load: {one / (2 * lanes * 2):.2f} GHz per core "
+          f"(measured GFLOP/s per thread / (2 pipes x {lanes} lanes x 2))")
     if a.json:
         print(json.dumps({"peak_gflops": peak, "per_thread": {str(k): v / k for k, v in peaks.items()}}))
 
