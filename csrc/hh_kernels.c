@@ -48,6 +48,18 @@
 #define NR_F64 4
 #endif
 
+/* Rows of memory to bring into the cache a few at a time, between tiles. */
+typedef struct {
+    const char *next;       /* first byte of the next row */
+    int64_t stride, bytes;  /* between rows; per row */
+    int64_t left, per_step; /* rows to go; rows per step */
+} wi_hh_ahead;
+
+static inline void ahead_step(wi_hh_ahead *pf) {
+    for (int64_t i = 0; i < pf->per_step && pf->left > 0; i++, pf->left--, pf->next += pf->stride)
+        for (int64_t b = 0; b < pf->bytes; b += 64) __builtin_prefetch(pf->next + b, 0, 2);
+}
+
 /* how a tile's sums meet C */
 enum { HOW_SET = 0, HOW_ADD = 1, HOW_SUB = 2 };
 

@@ -140,10 +140,11 @@ TFN(micro)(int64_t kc, const R *restrict a, int64_t ars, int64_t aps, const R *r
 /* The slivers ir = 0, MR, ... of rows of the block of A starting at A (mc x kc,
  * strides rsa, csa) times the packed sliver bs of B, into C. Full slivers of an
  * A whose rows or columns are contiguous are read in place (no packing: the
- * same A block is often reused by many calls); the rest was packed into ap. */
+ * same A block is often reused by many calls); the rest was packed into ap.
+ * After each tile, pf asks for a few rows of the next block of B. */
 static void TFN(column_of_tiles)(int64_t mc, int64_t kc, const R *A, int64_t rsa, int64_t csa,
                                  int direct, const R *ap, const R *bs,
-                                 R *C, int64_t rsc, int64_t csc, int cols, int how) {
+                                 R *C, int64_t rsc, int64_t csc, int cols, int how, wi_hh_ahead *pf) {
     for (int64_t ir = 0; ir < mc; ir += MR) {
         int rows = (int)(mc - ir < MR ? mc - ir : MR);
         R *Ct = C + ir * rsc;
@@ -153,6 +154,7 @@ static void TFN(column_of_tiles)(int64_t mc, int64_t kc, const R *A, int64_t rsa
             TFN(micro)(kc, A + ir, 1, csa, bs, Ct, rsc, csc, MR, cols, how);
         else
             TFN(micro)(kc, ap + ir * kc, 1, MR, bs, Ct, rsc, csc, rows, cols, how);
+        ahead_step(pf);
     }
 }
 
@@ -185,6 +187,17 @@ void TFN(gemm)(int64_t m, int64_t n, int64_t k,
             int64_t kc = k - pc < WI_HH_KC ? k - pc : WI_HH_KC;
             int how = mode == WI_HH_SUB ? HOW_SUB : pc == 0 ? HOW_SET : HOW_ADD;
             TFN(pack_b)(kc, nc, B + pc * rsb + jc * csb, rsb, csb, bp);
+            /* the next block of B (rows pc + KC...), fetched while this one is
+             * multiplied: its rows are usually far apart in memory */
+            wi_hh_ahead pf = {0};
+            if (csb == 1 && pc + WI_HH_KC < k) {
+                int64_t tiles = ((m + MR - 1) / MR) * ((nc + NR - 1) / NR);
+                pf.next = (const char *)(B + (pc + WI_HH_KC) * rsb + jc);
+                pf.stride = rsb * (int64_t)sizeof(R);
+                pf.bytes = nc * (int64_t)sizeof(R);
+                pf.left = k - pc - WI_HH_KC < WI_HH_KC ? k - pc - WI_HH_KC : WI_HH_KC;
+                pf.per_step = (pf.left + tiles - 1) / tiles;
+            }
             for (int64_t ic = 0; ic < m; ic += WI_HH_MC) {
                 int64_t mc = m - ic < WI_HH_MC ? m - ic : WI_HH_MC;
                 const R *Ab = A + ic * rsa + pc * csa;
@@ -197,7 +210,7 @@ void TFN(gemm)(int64_t m, int64_t n, int64_t k,
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int cols = (int)(nc - jr < NR ? nc - jr : NR);
                     TFN(column_of_tiles)(mc, kc, Ab, rsa, csa, direct, ap, bp + jr * kc,
-                                         C + ic * rsc + (jc + jr) * csc, rsc, csc, cols, how);
+                                         C + ic * rsc + (jc + jr) * csc, rsc, csc, cols, how, &pf);
                 }
             }
         }
