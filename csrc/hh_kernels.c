@@ -1,7 +1,8 @@
 /* Householder kernels: the matrix product and the reflector update used by
  * householder.c. This one file is compiled once per ISA (-DWI_ISA_SUFFIX=...,
- * plus -m flags); it is plain C written so that GCC vectorizes across the
- * columns j of the result. Every multiply-add is an explicit fma()/fmaf(), so
+ * plus -m flags). The vector paths use intrinsics (a register tile of MR rows
+ * x NR columns, one accumulator per entry, vectors along the columns); the
+ * scalar path is plain C. Every multiply-add is an explicit fused one, so
  * each result entry is computed by the same sequence of correctly rounded
  * operations on every path: vector FMA instructions on AVX2/AVX-512, the C
  * library's fma() on the scalar path (exact on CPUs without FMA, only slower).

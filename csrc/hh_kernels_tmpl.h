@@ -17,9 +17,6 @@ static void TFN(pack_a)(int64_t mc, int64_t kc, const R *A, int64_t rsa, int64_t
         if (rows == MR && csa == 1) {
             for (int r = 0; r < MR; r++)
                 for (int64_t p = 0; p < kc; p++) d[p * MR + r] = a[r * rsa + p];
-        } else if (rows == MR && rsa == 1) {
-            for (int64_t p = 0; p < kc; p++)
-                for (int r = 0; r < MR; r++) d[p * MR + r] = a[p * csa + r];
         } else {
             for (int64_t p = 0; p < kc; p++) {
                 int r = 0;
