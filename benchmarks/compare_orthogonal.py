@@ -127,13 +127,14 @@ def other_libs():
             libs["torch"] = torch_orth
         except ImportError:
             print("torch not installed: skipped")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        threadpool_limits = None
     if "numpy" not in ARGS.skip:
-        try:
-            from threadpoolctl import threadpool_limits
-        except ImportError:
-            threadpool_limits = None
+        if threadpool_limits is None:
             print("threadpoolctl not installed: numpy QR skipped (its thread count cannot be set)")
-        if threadpool_limits is not None:
+        else:
             rng = np.random.default_rng(0)
 
             def numpy_qr(m, n, dt, threads):
@@ -143,13 +144,14 @@ def other_libs():
                     q *= np.where(np.diag(r) < 0, -1, 1).astype(dt)
                     return q if m >= n else q.T
             libs["numpy QR"] = numpy_qr
-    if "scipy" not in ARGS.skip:
+    if "scipy" not in ARGS.skip and threadpool_limits is None:
+        print("threadpoolctl not installed: scipy ortho_group skipped (its thread count cannot be set)")
+    elif "scipy" not in ARGS.skip:
         from scipy.stats import ortho_group
 
         def scipy_og(m, n, dt, threads):
             if m != n:
                 return None  # square only
-            from threadpoolctl import threadpool_limits
             with threadpool_limits(threads):
                 return ortho_group.rvs(n, random_state=0).astype(dt, copy=False)
         libs["scipy ortho_group"] = scipy_og
