@@ -1,8 +1,18 @@
 """Worker of tests/test_dtensor.py: one rank of a gloo process group on 127.0.0.1."""
+import datetime
 import os
 
 import torch
 import torch.distributed as dist
+
+
+def _close():
+    """Leave the group together: a rank that tears gloo down while another still talks
+    to it makes the other abort ("terminate called without an active exception")."""
+    try:
+        dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))   # a failed rank does not hang the rest
+    finally:
+        dist.destroy_process_group()
 
 
 def model():
@@ -49,7 +59,7 @@ def run(rank, world, port, queue):
         if rank == 0:
             queue.put(out)
     finally:
-        dist.destroy_process_group()
+        _close()
 
 
 LLAMA = dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2, num_attention_heads=4,
@@ -83,7 +93,7 @@ def run_fsdp2(rank, world, port, queue):
         if rank == 0:
             queue.put(full)
     finally:
-        dist.destroy_process_group()
+        _close()
 
 
 class OrthoLinear(torch.nn.Linear):
@@ -150,4 +160,4 @@ def run_structured(rank, world, port, queue):
         if rank == 0:
             queue.put(out)
     finally:
-        dist.destroy_process_group()
+        _close()
