@@ -113,9 +113,10 @@ def structured_model():
 
 
 def structured_inits():
-    """(name, global shape, init of a tensor) for the torch drop-ins that are not elementwise."""
+    """(name, global shape, init of a tensor, dtype) for the torch drop-ins that are not
+    elementwise, and for complex tensors (whose parts' blocks keep each element's pair)."""
     from weightinit import schemes
-    return [
+    return [(*case, torch.float32) for case in [
         ("orthogonal_tall", (300, 140), lambda w: wt_mod().orthogonal_(w, gain=1.5)),
         ("orthogonal_wide", (50, 130), lambda w: wt_mod().orthogonal_(w)),
         ("orthogonal_conv", (16, 4, 3, 3), lambda w: wt_mod().orthogonal_(w)),
@@ -124,6 +125,11 @@ def structured_inits():
         ("sparse", (40, 13), lambda w: wt_mod().sparse_(w, 0.3)),
         ("delta_orthogonal", (16, 8, 3, 3),
          lambda w: wt_mod().apply_scheme_(w, schemes.DeltaOrthogonal(1.0), seed=11, stream="d")),
+    ]] + [
+        ("complex_normal", (12, 10), lambda w: wt_mod().normal_(w, 0.5, 2.0), torch.complex64),
+        ("complex_xavier_uniform", (12, 10), lambda w: wt_mod().xavier_uniform_(w), torch.complex128),
+        ("complex_kaiming_normal", (9, 4, 3), lambda w: wt_mod().kaiming_normal_(w), torch.complex64),
+        ("complex_orthogonal", (20, 9), lambda w: wt_mod().orthogonal_(w), torch.complex64),
     ]
 
 
@@ -151,8 +157,8 @@ def run_structured(rank, world, port, queue):
             wt.init_module_(m, seed=5)
             for n, p in m.named_parameters():
                 out[f"module{dim}/{n}"] = p.full_tensor().detach().numpy().tobytes()
-            for name, shape, init in structured_inits():
-                w = distribute_tensor(torch.zeros(shape), mesh, [Shard(dim)])
+            for name, shape, init, dtype in structured_inits():
+                w = distribute_tensor(torch.zeros(shape, dtype=dtype), mesh, [Shard(dim)])
                 torch.manual_seed(7)
                 init(w)
                 out[f"{name}{dim}"] = w.full_tensor().numpy().tobytes()

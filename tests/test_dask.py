@@ -88,3 +88,12 @@ def test_recorded_embedding_with_padding_rows_chunked():
     ref = scheme.init_(np.empty((100, 24), np.float32), seed=3, stream="emb")
     got = wid.init(scheme, (100, 24), chunks=(30, 10), dtype="float32", seed=3, stream="emb")
     assert got.compute(scheduler="threads").tobytes() == ref.tobytes()
+
+
+@pytest.mark.parametrize("name,dtype", [("normal", "complex64"), ("xavier_uniform", "complex128"),
+                                        ("variance_scaling", np.complex64), ("orthogonal", "complex128")])
+def test_complex_arrays_chunked_equal_the_numpy_result(name, dtype):
+    ref = wi.schemes.get(name).init_(np.empty((33, 20), dtype), seed=2, stream="c")
+    got = wid.init(name, (33, 20), chunks=(10, 7), dtype=dtype, seed=2, stream="c")
+    assert got.dtype == ref.dtype
+    assert got.compute(scheduler="sync").tobytes() == ref.tobytes()

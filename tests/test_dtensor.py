@@ -74,7 +74,7 @@ def test_fsdp2_transformers_model_equals_single_process():
 @pytest.mark.parametrize("world", [2, 3])
 def test_structured_and_recorded_inits_of_shards_equal_single_process(world):
     """orthogonal_ (tall, wide, conv, across a panel boundary), eye_, dirac_, sparse_,
-    delta-orthogonal, and init_module_ with recorded inits (an embedding's zeroed padding
+    delta-orthogonal, complex tensors, and init_module_ with recorded inits (an embedding's zeroed padding
     row, layers whose own reset_parameters calls orthogonal_), on Shard(0) and Shard(1)."""
     out = _run(world, worker.run_structured)
     m = worker.structured_model()
@@ -83,8 +83,8 @@ def test_structured_and_recorded_inits_of_shards_equal_single_process(world):
     for dim in (0, 1):
         for n, p in m.named_parameters():
             assert out[f"module{dim}/{n}"] == p.detach().numpy().tobytes(), f"Shard({dim}) {n}, world {world}"
-        for name, shape, init in worker.structured_inits():
-            w = torch.zeros(shape)
+        for name, shape, init, dtype in worker.structured_inits():
+            w = torch.zeros(shape, dtype=dtype)
             torch.manual_seed(7)
             init(w)
             assert out[f"{name}{dim}"] == w.numpy().tobytes(), f"{name} on Shard({dim}), world {world}"

@@ -92,10 +92,39 @@ def test_bad_blocks_write_nothing(kwargs, exc, match):
     assert (out == 7.0).all()
 
 
-def test_complex_blocks_are_refused_for_now():
+COMPLEX_FILLS = {
+    "normal": lambda out, **kw: wi.normal_(out, 1 - 2j, 0.5, seed=11, stream="c", **kw),
+    "uniform": lambda out, **kw: wi.uniform_(out, -1.0, 2.0, seed=11, stream="c", **kw),
+    "xavier_uniform (disk)": lambda out, **kw: wi.schemes.get("xavier_uniform").init_(out, seed=11, stream="c", **kw),
+    "variance_scaling (|z| truncated)": lambda out, **kw: wi.schemes.get("variance_scaling").init_(
+        out, seed=11, stream="c", **kw),
+    "he_normal": lambda out, **kw: wi.schemes.get("he_normal").init_(out, seed=11, stream="c", **kw),
+}
+
+
+@pytest.mark.parametrize("fill", sorted(COMPLEX_FILLS))
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_complex_blocks_equal_the_whole(fill, dtype):
+    """The parts of element k are parts 2k, 2k + 1 of the stream: a block's pairs stay
+    whole, also for the variance-scaling laws that draw a pair together (fans from the
+    global shape)."""
+    g = (7, 5, 9)
+    ref = COMPLEX_FILLS[fill](np.zeros(g, dtype))
+    for start, shape in [((0, 0, 0), g), ((1, 2, 3), (4, 2, 5)), ((6, 4, 8), (1, 1, 1)), ((2, 0, 0), (3, 5, 9)),
+                         ((0, 3, 1), (7, 1, 4))]:
+        for threads in (1, 2):
+            out = np.zeros(shape, dtype)
+            COMPLEX_FILLS[fill](out, global_shape=g, offset=start, threads=threads)
+            sl = tuple(slice(s, s + n) for s, n in zip(start, shape))
+            assert out.tobytes() == ref[sl].tobytes(), (start, shape, threads)
+
+
+def test_bad_complex_block_writes_nothing():
     out = np.zeros((2, 3), np.complex64)
-    with pytest.raises(TypeError, match="complex"):
-        wi.normal_(out, seed=1, global_shape=(4, 3), offset=(2, 0))
+    with pytest.raises(ValueError, match="global_shape"):
+        wi.normal_(out, seed=1, global_shape=(4, 2), offset=(2, 0))
+    with pytest.raises(ValueError, match="global_shape"):
+        wi.schemes.get("xavier_uniform").init_(out, seed=1, global_shape=(3, 3), offset=(2, 0))
     assert (out == 0).all()
 
 

@@ -65,14 +65,22 @@ def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=N
 
 
 def _region(out, global_shape, offset, parts):
-    """The (global_shape, start) of a block fill, or None; complex blocks are not
-    supported yet."""
+    """The (global_shape, start) of a block fill, or None. For a complex `out` (parts
+    not None): the block of its parts, whose last dimension is twice out's (the parts
+    of element k are 2k and 2k + 1 of the parts' stream), so pairs never split."""
     if global_shape is None and type(offset) is int:   # the common flat fill, checked cheaply
         return None
     region = resolve_region(out, global_shape, offset) if hasattr(out, "shape") else None
     if region is not None and parts is not None:
-        raise TypeError("global_shape= (block fills) does not take complex outputs yet")
+        (*g, last), (*st, first) = region
+        region = (tuple(g) + (2 * last,), tuple(st) + (2 * first,))
     return region
+
+
+def _parts_block(out):
+    """The parts of a complex block as an array of the block's shape with the last
+    dimension doubled (the shape `_region` gives the parts' block)."""
+    return complex_parts(out).reshape(out.shape[:-1] + (2 * out.shape[-1],))
 
 
 def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=None, global_shape=None):
@@ -127,7 +135,10 @@ def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=N
     parts = complex_parts(out)
     region = _region(out, global_shape, offset, parts)
     if parts is not None:   # complex: real and imaginary parts each U(low, high), as torch
-        _fill("uniform", parts, (low, high), seed, stream, _part_offset(offset), threads)
+        if region is not None:
+            _fill("uniform", _parts_block(out), (low, high), seed, stream, 0, threads, region=region)
+        else:
+            _fill("uniform", parts, (low, high), seed, stream, _part_offset(offset), threads)
         return out
     return _fill("uniform", out, (low, high), seed, stream, offset, threads, region=region)
 
@@ -166,8 +177,12 @@ def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=No
         if std < 0:
             raise ValueError(f"std must be non-negative, got {std}")
         sp = std / math.sqrt(2.0)
-        _fill("normal", parts, (m.real, sp, m.imag, 1.0), seed, stream, _part_offset(offset), threads,
-              checks=[("normal", (m.real, sp)), ("normal", (m.imag, sp))])
+        checks = [("normal", (m.real, sp)), ("normal", (m.imag, sp))]
+        if region is not None:
+            _fill("normal", _parts_block(out), (m.real, sp, m.imag, 1.0), seed, stream, 0, threads, checks,
+                  region=region)
+        else:
+            _fill("normal", parts, (m.real, sp, m.imag, 1.0), seed, stream, _part_offset(offset), threads, checks)
         return out
     mean = _real("mean", mean)
     std = _real("std", std)
@@ -181,28 +196,34 @@ def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=No
 DISK_TRUNC_STD = math.sqrt((1 - 5 * math.exp(-4.0)) / (1 - math.exp(-4.0)))
 
 
-def _disk_(out, radius, *, seed, stream, offset, threads):
-    """Complex `out`: uniform on the disk |z| < radius (modulus radius sqrt(u), phase
-    uniform); E|z|^2 = radius^2 / 2. JAX's complex "uniform" variance scaling."""
+def _complex_fill(dist, out, params, checks, seed, stream, offset, threads, global_shape):
+    """A fill of the parts of the complex `out`: flat at element `offset`, or the block
+    at start indices `offset` of the tensor of `global_shape`."""
     parts = complex_parts(out)
     if parts is None:
         raise TypeError(f"out must be a complex64 or complex128 array, got {getattr(out, 'dtype', type(out))}")
-    _fill("disk", parts, (radius,), seed, stream, _part_offset(offset), threads,
-          checks=[("uniform", (-radius, radius))])
+    region = _region(out, global_shape, offset, parts)
+    if region is not None:
+        _fill(dist, _parts_block(out), params, seed, stream, 0, threads, checks, region=region)
+    else:
+        _fill(dist, parts, params, seed, stream, _part_offset(offset), threads, checks)
     return out
 
 
-def _disk_trunc_normal_(out, std, upper=2.0, *, seed, stream, offset, threads):
+def _disk_(out, radius, *, seed, stream, offset, threads, global_shape=None):
+    """Complex `out`: uniform on the disk |z| < radius (modulus radius sqrt(u), phase
+    uniform); E|z|^2 = radius^2 / 2. JAX's complex "uniform" variance scaling."""
+    return _complex_fill("disk", out, (radius,), [("uniform", (-radius, radius))], seed, stream, offset, threads,
+                         global_shape)
+
+
+def _disk_trunc_normal_(out, std, upper=2.0, *, seed, stream, offset, threads, global_shape=None):
     """Complex `out`: a circular normal with |z| truncated to `upper` times its scale,
     scaled so that E|z|^2 = std^2 (for upper=2). JAX's complex "truncated_normal"
     variance scaling, with the exact normalization."""
-    parts = complex_parts(out)
-    if parts is None:
-        raise TypeError(f"out must be a complex64 or complex128 array, got {getattr(out, 'dtype', type(out))}")
     scale = std / DISK_TRUNC_STD
-    _fill("disk_trunc_normal", parts, (scale, upper), seed, stream, _part_offset(offset), threads,
-          checks=[("uniform", (-scale * upper, scale * upper))])
-    return out
+    return _complex_fill("disk_trunc_normal", out, (scale, upper), [("uniform", (-scale * upper, scale * upper))],
+                         seed, stream, offset, threads, global_shape)
 
 
 def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0, offset=0, threads=None,

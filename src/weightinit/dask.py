@@ -29,11 +29,12 @@ def _dask_array():
 
 
 def _resolve_dtype(dtype) -> np.dtype:
-    if isinstance(dtype, str):
+    if isinstance(dtype, str) and dtype.strip().lower() not in ("complex64", "complex128"):   # numpy's names
         from .checkpoint.spec import DTYPES, resolve_dtype
         return DTYPES[resolve_dtype(dtype)][0]
     dt = np.dtype(dtype)
-    dtype_name(dt)     # TypeError naming the supported dtypes
+    if dt not in (np.dtype(np.complex64), np.dtype(np.complex128)):
+        dtype_name(dt)     # TypeError naming the supported dtypes
     return dt
 
 

@@ -238,11 +238,21 @@ class VarianceScaling(_Elementwise):
         at 2 (normalized exactly; JAX's constant 0.9531 leaves E|z|^2 1.9% high)."""
         if self.distribution == "normal" or complex_parts(flat) is None:
             return super()._fill(flat, shape, offset, seed, stream, threads)
+        return self._complex_fill(flat, shape, seed=seed, stream=stream, offset=offset, threads=threads)
+
+    def _complex_fill(self, out, shape, **kw):
         std = self.std(shape)
-        kw = dict(seed=seed, stream=stream, offset=offset, threads=threads)
         if self.distribution == "uniform":
-            return _sampling._disk_(flat, math.sqrt(2.0) * std, **kw)      # E|z|^2 = R^2 / 2
-        return _sampling._disk_trunc_normal_(flat, std, 2.0, **kw)
+            return _sampling._disk_(out, math.sqrt(2.0) * std, **kw)      # E|z|^2 = R^2 / 2
+        return _sampling._disk_trunc_normal_(out, std, 2.0, **kw)
+
+    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
+        if global_shape is None or self.distribution == "normal" or complex_parts(out) is None:
+            return super().init_(out, seed=seed, stream=stream, threads=threads, global_shape=global_shape,
+                                 offset=offset)
+        _writable(out)   # a complex block: the disk laws over the global shape's fans
+        gs, start = resolve_region(out, global_shape, 0 if offset is None else offset)
+        return self._complex_fill(out, gs, seed=seed, stream=stream, offset=start, threads=threads, global_shape=gs)
 
     def plan(self, shape):
         std = self.std(shape)

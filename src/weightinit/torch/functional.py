@@ -219,12 +219,15 @@ def uniform_(tensor, a: float = 0.0, b: float = 1.0, generator=None):
 class _ComplexNormal:
     """torch's complex normal_: each part N(mean, std^2 / 2) (mean added to both parts)."""
 
+    blocks = True    # fills a block of a DTensor too
+
     def __init__(self, mean, std):
         self.mean, self.std = _s.Normal(mean, std).mean, std   # the scheme checks them
 
-    def init_(self, out, *, seed, stream, threads):
+    def init_(self, out, *, seed, stream, threads, global_shape=None, offset=None):
         from .._sampling import normal_
-        return normal_(out, complex(self.mean, self.mean), self.std, seed=seed, stream=stream, threads=threads)
+        return normal_(out, complex(self.mean, self.mean), self.std, seed=seed, stream=stream, threads=threads,
+                       global_shape=global_shape, offset=0 if offset is None else offset)
 
 
 def normal_(tensor, mean: float = 0.0, std: float = 1.0, generator=None):
