@@ -148,6 +148,26 @@ static void tn_exp_setup(double sd, double a, double b, double alpha, double bet
     k->tail_c = -expm1(-lb);
 }
 
+/* An interval narrow next to std (width = (b - a)/std < WI_TN_NARROW) and not deep
+ * in a tail: with s = z - alpha in [0, width], exp(-z^2/2) is proportional to
+ * exp(-alpha s - s^2/2), and s^2/2 < 2^-61 there, so the law is the exponential of
+ * rate alpha truncated to the interval, to within 2^-61 of its density. It is the
+ * deep-tail form without its 1/edge corrections, in x directly: y = |kappa| s /
+ * width, kappa = alpha width (|kappa| < 2^-18: nearly uniform), x = a + step y
+ * from the bound where the density is highest. Inversion would put every value on
+ * float64's grid of z, which may be coarser than the interval itself. */
+static void tn_narrow_setup(double a, double b, double alpha, double width, wi_tn_consts *k) {
+    double kappa = alpha * width;
+    int up = kappa >= 0;
+    double rate = fabs(kappa) < 0x1p-60 ? 0x1p-60 : fabs(kappa);   /* a tilt below 2^-60 is none */
+    k->exp_side = up ? 1 : -1;
+    k->base = up ? a : b;
+    k->step = (up ? b - a : a - b) / rate;
+    k->inv_e2 = k->inv_e4 = 0.0;
+    k->tail_e = exp(-rate);
+    k->tail_c = -expm1(-rate);
+}
+
 /* x > 26 with log Q(x) = logp, Q the upper tail: fixed point of
  * x^2 = 2 (-logp - log x - log sqrt(2 pi) + log S(x)), S the asymptotic series. */
 double wi_tn_far_tail(double logp) {
@@ -254,7 +274,9 @@ int wi_fill(const wi_fill_request *r) {
         j.shift = mean; j.scale = sd;
         double alpha = (a - mean) / sd, beta = (b - mean) / sd;
         double edge_min = f32c ? WI_TN_EXP_ALPHA32 : WI_TN_EXP_ALPHA64;
+        double width = (b - a) / sd;            /* beta - alpha without cancellation; may be inf */
         if (alpha >= edge_min || beta <= -edge_min) tn_exp_setup(sd, a, b, alpha, beta, &j.tn);
+        else if (width < WI_TN_NARROW) tn_narrow_setup(a, b, alpha, width, &j.tn);
         else tn_setup(alpha, beta, &j.tn);
         /* One-sided interval (0 outside [alpha, beta]) whose nearer bound is small
          * next to the mean or to std * alpha: in float32, mean + std z would cancel

@@ -31,8 +31,8 @@ typedef struct {
     double pivf64;
     int wide;           /* 32-bit samples evaluated in float64 (see wi_fill) */
     int far;            /* some p lies below exp(-676): refine those lanes */
-    /* Whole interval deep in one tail (alpha >= WI_TN_EXP_ALPHA or beta <= -that):
-     * exp_side = +1 (upper) or -1 (lower), else 0. There z = edge + y / |edge| with y
+    /* Whole interval deep in one tail (alpha >= WI_TN_EXP_ALPHA or beta <= -that),
+     * or narrow (WI_TN_NARROW): exp_side = +1 (upper) or -1 (lower), else 0. There z = edge + y / |edge| with y
      * an exponential truncated to [0, yb], corrected to fourth order in 1/edge
      * (docs/streams.md); computed in float64 as x = base + step * y, because there
      * mean + std * z cancels catastrophically and edge^2 may overflow. */
@@ -49,6 +49,10 @@ typedef struct {
  * which resolves z only to ulp(edge), has already lost much of the spread 1/edge. */
 #define WI_TN_EXP_ALPHA32 96.0
 #define WI_TN_EXP_ALPHA64 4096.0
+
+/* (b - a) / std below which an interval is sampled as a truncated exponential
+ * (tn_narrow_setup in fill.c): there the density's quadratic term is below 2^-61. */
+#define WI_TN_NARROW 0x1p-30
 
 typedef struct {
     void *out;

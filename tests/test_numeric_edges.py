@@ -4,6 +4,7 @@ tail are exact, down to the bound itself where the dtype cannot tell values apar
 import hashlib
 import math
 
+import ml_dtypes
 import numpy as np
 import pytest
 from scipy import stats
@@ -191,3 +192,42 @@ def test_deep_tail_chunks_equal_the_whole(dtype):
     whole = _deep(dtype)
     parts = np.concatenate([_deep(dtype, 0, 1000), _deep(dtype, 1000, 2001)])
     assert whole.tobytes() == parts.tobytes()
+
+
+# Intervals narrower than 2^-30 std (not deep in a tail): a truncated exponential in x
+# (docs/streams.md), which inversion on float64's grid of z could not resolve.
+NARROW = [  # mean, std, a, b: exact law of (x - a) / (b - a) is Exp(rate) truncated to [0, 1]
+    (-1.0, 1.0, 1e-20, 2e-20),           # z rounds to 1 at both bounds: was every value on b
+    (0.0, 1.0, 1.0, 1.0 + 2.0**-40),     # 4097 float64 values, all reachable
+    (3.0, 1.0, -2.0, -2.0 + 1e-12),      # below the mean: the density rises towards b
+    (0.0, 1.0, -1e-12, 2e-12),           # holding the mean
+]
+
+
+@pytest.mark.parametrize("mean,std,a,b", NARROW)
+def test_narrow_intervals_follow_the_exact_law(mean, std, a, b):
+    n = 200_000
+    x = wi.trunc_normal_(np.empty(n), mean, std, a, b, seed=9)
+    assert x.min() >= a and x.max() <= b
+    rate = (a - mean) / std * ((b - a) / std)      # |rate| < 2^-18: nearly uniform
+    t = (x - a) / (b - a)
+    res = stats.kstest(t, lambda s: np.expm1(-rate * s) / np.expm1(-rate) if rate else s)
+    assert res.pvalue > ALPHA, f"KS {res.statistic:.3g}, p={res.pvalue:.3g}"
+    grid = len(np.unique(np.linspace(a, b, 10_001)))  # the float64 values the interval holds, up to 10001
+    assert len(np.unique(x)) >= min(0.9 * grid, 0.5 * n)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, ml_dtypes.bfloat16])
+def test_narrow_interval_in_a_narrow_dtype(dtype):
+    """[1, 1 + 2^-20] in float32 holds 9 values: they come up as the law says (chi-square
+    on the values' rounding cells), and one-value intervals give the value."""
+    if dtype == np.float32:
+        lo, hi = 1.0, 1.0 + 2.0**-20
+        x = wi.trunc_normal_(np.empty(90_000, dtype), 0.0, 1e9, lo, hi, seed=2).astype(np.float64)
+        vals, counts = np.unique(x, return_counts=True)
+        np.testing.assert_array_equal(vals, 1.0 + np.arange(9) * 2.0**-23)
+        edges = np.concatenate([[lo], (vals[:-1] + vals[1:]) / 2, [hi]])
+        expected = np.diff(edges) / (hi - lo) * x.size    # uniform: the tilt is 1e-15 here
+        assert stats.chisquare(counts, expected).pvalue > ALPHA
+    x = wi.trunc_normal_(np.empty(1000, dtype), 0.0, 1.0, 1.0, 1.0 + 1e-12, seed=2)
+    assert np.all(x == dtype(1.0))
