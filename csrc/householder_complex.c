@@ -73,6 +73,44 @@ static int gaussian(double *g, int64_t M, int64_t N, const wi_orthogonal_request
     return code;
 }
 
+/* Q = H_0 ... H_{N-1} [I; 0] into q (column-major M x N), accumulated from the last
+ * reflector (v_j at g + 2 (j M + j), tau_j = tau[3 j]); WI_ECANCELLED if *cancel is
+ * set between reflectors. */
+static int form_q(const double *g, const double *tau, double *q, int64_t M, int64_t N, int threads,
+                  const int *cancel) {
+    memset(q, 0, (size_t)M * (size_t)N * 2 * sizeof(double));
+    for (int64_t j = 0; j < N; j++) RE(q, j * M + j) = 1.0;
+    for (int64_t j = N - 1; j >= 0; j--) {
+        if (cancel && __atomic_load_n(cancel, __ATOMIC_RELAXED)) return WI_ECANCELLED;
+        const double *v = g + 2 * (j * M + j);
+        int64_t len = M - j, ncol = N - j;
+        int nt = (double)len * (double)ncol < MIN_PAR_WORK ? 1 : threads;
+        (void)nt;
+        #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int64_t c = j; c < N; c++) apply_column(v, len, tau[3 * j], q + 2 * (c * M + j));
+    }
+    return WI_OK;
+}
+
+/* out = gain Q D (tall: rows >= cols) or its transpose, D = diag(-phase_j) (phase_j =
+ * (tau[3 j + 1], tau[3 j + 2])), which makes diag(R) real and positive; rounded once
+ * to float32 parts unless wide. */
+static void store_q(const double *q, const double *tau, int64_t M, int64_t N, int tall, int wide, double gain,
+                    void *out) {
+    double *o64 = (double *)out;
+    float *o32 = (float *)out;
+    for (int64_t c = 0; c < N; c++) {
+        double dr = -tau[3 * c + 1] * gain, di = -tau[3 * c + 2] * gain;
+        for (int64_t i = 0; i < M; i++) {
+            double a = RE(q, c * M + i), b = IM(q, c * M + i);
+            double yr = a * dr - b * di, yi = a * di + b * dr;
+            int64_t k = tall ? i * N + c : c * M + i;    /* out[i][c], or out = Q^T: out[c][i] */
+            if (wide) { o64[2 * k] = yr; o64[2 * k + 1] = yi; }
+            else { o32[2 * k] = (float)yr; o32[2 * k + 1] = (float)yi; }
+        }
+    }
+}
+
 int wi_orthogonal_complex(const wi_orthogonal_request *r) {
     if (r->dtype != WI_F32 && r->dtype != WI_F64) return WI_EDTYPE;
     if (!isfinite(r->gain)) return WI_EPARAM;
@@ -90,40 +128,10 @@ int wi_orthogonal_complex(const wi_orthogonal_request *r) {
     /* reflectors in place of the lower part of each column of g */
     for (int64_t j = 0; j < N; j++)
         reflector(g + 2 * (j * M + j), M - j, &tau[3 * j], &tau[3 * j + 1], &tau[3 * j + 2]);
-    /* Q = H_0 ... H_{N-1} [I; 0], accumulated from the last reflector */
-    memset(q, 0, bytes);
-    for (int64_t j = 0; j < N; j++) RE(q, j * M + j) = 1.0;
-    for (int64_t j = N - 1; j >= 0; j--) {
-        if (r->cancel && __atomic_load_n(r->cancel, __ATOMIC_RELAXED)) {   /* out not written yet */
-            free(g); free(q); free(tau);
-            return WI_ECANCELLED;
-        }
-        const double *v = g + 2 * (j * M + j);
-        double t = tau[3 * j];
-        int64_t len = M - j, ncol = N - j;
-        int nt = (double)len * (double)ncol < MIN_PAR_WORK ? 1 : threads;
-        (void)nt;
-        #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-        for (int64_t c = j; c < N; c++) apply_column(v, len, t, q + 2 * (c * M + j));
-    }
-    /* D = diag(-phase_j) makes diag(R) positive: the law of the Gaussian's Q factor */
-    double *o64 = (double *)r->out;
-    float *o32 = (float *)r->out;
-    const int wide = r->dtype == WI_F64;
-    const double gain = r->gain;
-    for (int64_t c = 0; c < N; c++) {
-        double dr = -tau[3 * c + 1] * gain, di = -tau[3 * c + 2] * gain;
-        for (int64_t i = 0; i < M; i++) {
-            double a = RE(q, c * M + i), b = IM(q, c * M + i);
-            double yr = a * dr - b * di, yi = a * di + b * dr;
-            /* rows >= cols: out[i][c]; else out = Q^T: out[c][i] */
-            int64_t k = rows >= cols ? i * N + c : c * M + i;
-            if (wide) { o64[2 * k] = yr; o64[2 * k + 1] = yi; }
-            else { o32[2 * k] = (float)yr; o32[2 * k + 1] = (float)yi; }
-        }
-    }
+    code = form_q(g, tau, q, M, N, threads, r->cancel);   /* out not written if cancelled */
+    if (!code) store_q(q, tau, M, N, rows >= cols, r->dtype == WI_F64, r->gain, r->out);
     free(g); free(q); free(tau);
-    return WI_OK;
+    return code;
 }
 
 /* Rows p0..p1-1 of the columns q0..q1-1 of Q, as wi_orthogonal_complex forms them: the
@@ -238,28 +246,8 @@ int wi_orthogonalize_complex(void *a, uint64_t rows, uint64_t cols, wi_dtype par
         #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
         for (int64_t c = j + 1; c < N; c++) apply_column(v, len, tau[3 * j], g + 2 * (c * M + j));
     }
-    /* Q = H_0 ... H_{N-1} [I; 0], accumulated from the last reflector */
-    memset(q, 0, bytes);
-    for (int64_t j = 0; j < N; j++) RE(q, j * M + j) = 1.0;
-    for (int64_t j = N - 1; j >= 0; j--) {
-        const double *v = g + 2 * (j * M + j);
-        int64_t len = M - j;
-        int nt = (double)len * (double)(N - j) < MIN_PAR_WORK ? 1 : threads;
-        (void)nt;
-        #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-        for (int64_t c = j; c < N; c++) apply_column(v, len, tau[3 * j], q + 2 * (c * M + j));
-    }
-    /* R_jj = -phase_j ||x_j||: Q diag(-phase) has the R with real positive diagonal */
-    for (int64_t c = 0; c < N; c++) {
-        double dr = -tau[3 * c + 1], di = -tau[3 * c + 2];
-        for (int64_t i = 0; i < M; i++) {
-            double x = RE(q, c * M + i), y = IM(q, c * M + i);
-            double yr = x * dr - y * di, yi = x * di + y * dr;
-            int64_t k = rows >= cols ? i * N + c : c * M + i;
-            if (wide) { a64[2 * k] = yr; a64[2 * k + 1] = yi; }
-            else { a32[2 * k] = (float)yr; a32[2 * k + 1] = (float)yi; }
-        }
-    }
+    form_q(g, tau, q, M, N, threads, NULL);
+    store_q(q, tau, M, N, rows >= cols, wide, 1.0, a);   /* R_jj = -phase_j ||x_j||: diag(R D^-1) > 0 */
     free(g); free(q); free(tau);
     return WI_OK;
 }
