@@ -69,20 +69,24 @@ static inline void gen_words(const wi_job *j, uint64_t tile, uint32_t w[4][NB], 
 #endif
 }
 
-/* quadrant (top 2 bits) and position within it -> cos, sin of 2 pi u */
+/* quadrant (top 2 bits) and position within it -> cos, sin of 2 pi u.
+ * The fraction f = (2 k + 1) 2^-24, k = bits 7..29 of w, reflects to 1 - f
+ * where f > 1/2 (bit 29); the quarter sin/cos then swap where the reflection
+ * and quadrant bit 30 differ, and take their signs from the quadrant. All of
+ * this in integer ops on w: the same values as reflecting and negating floats. */
 static inline void turn_f32(uint32_t w, float *c, float *s) {
-    uint32_t quad = w >> 30;
-    /* the middle of one of 2^23 equal cells: exact, in (0, 1), never on an axis */
-    float f = (float)(((w >> 7) & 0x7fffffu) * 2u + 1u) * 0x1p-24f;
-    int refl = f > 0.5f;
-    float x = refl ? 1.0f - f : f;
+    uint32_t refl = (uint32_t)((int32_t)(w << 2) >> 31);     /* all ones where f > 1/2 */
+    /* 2 k' + 1 with k' = k, or 2^23 - 1 - k reflected (x = 1 - f), as the
+     * mantissa of a float in [1/2, 1): x = that - 1/2 exactly, in (0, 1/2) */
+    uint32_t xi = (((w >> 6) ^ refl) & 0x7ffffeu) | 0x3f000001u;
+    float x = wi_bits_f32(xi) - 0.5f;
     float s0, c0;
     wi_sincos_quarter_f32(x, &s0, &c0);
-    float ss = refl ? c0 : s0, cc = refl ? s0 : c0;
-    float cq = (quad & 1u) ? -ss : cc;
-    float sq = (quad & 1u) ? cc : ss;
-    *c = (quad & 2u) ? -cq : cq;
-    *s = (quad & 2u) ? -sq : sq;
+    /* swap where bits 29 and 30 differ: that difference as a sign (blendv's mask) */
+    int32_t swap = (int32_t)((w << 1) ^ (w << 2));
+    float a = swap < 0 ? s0 : c0, b = swap < 0 ? c0 : s0;
+    *c = wi_bits_f32(wi_f32_bits(a) ^ ((w ^ (w << 1)) & 0x80000000u));   /* negative in quadrants 1, 2 */
+    *s = wi_bits_f32(wi_f32_bits(b) ^ (w & 0x80000000u));                /* negative in quadrants 2, 3 */
 }
 
 static inline void turn_f64(uint64_t w, double *c, double *s) {
@@ -118,9 +122,11 @@ static inline void normal32(const wi_job *j, uint32_t w[4][NB], float *v, const 
         for (int b = 0; b < NB; b++) {
             float sh = split_mean && (b & 1) ? sh1 : sh0;
             /* (0, 1): the top words, which round to 2^32, take the float just below */
-            float wf = (float)(w[h][b] | 1u);
-            float u1 = (wf < 0x1.fffffep31f ? wf : 0x1.fffffep31f) * 0x1p-32f;
-            float r = __builtin_sqrtf(-2.0f * wi_logf(u1));
+            /* u1 = fl32(w | 1) 2^-32 in (0, 1): the top words, which round to
+             * 2^32, take the float just below (a min on the bits: same order) */
+            uint32_t ub = wi_f32_bits((float)(w[h][b] | 1u));
+            ub = ub < 0x4f7fffffu ? ub : 0x4f7fffffu;
+            float r = __builtin_sqrtf(wi_neg2logf_bits(ub, 32));
             float c, s;
             turn_f32(w[h + 1][b], &c, &s);
             v[h * NB + b] = sh + sc * (r * c);

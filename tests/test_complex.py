@@ -130,13 +130,13 @@ def test_named_variance_scaling_initializers_fill_complex(name):
 
 GOLDEN = {
     ("normal", "complex64"):
-        "31a03c1d21cc93d7837326f348d2f561f0a100bffc3cfd29fcf6e1ef2c466ea2", ("normal", "complex128"):
+        "071b92179f5ea68adaf68a832cbb215a76134158992b484870c962bdccd47a53", ("normal", "complex128"):
         "3a95accffc4e0b642b27d15b67b1f8f68afb6e2e4bcfa10c35111fc3ea80f6ae",
     ("disk", "complex64"):
-        "e1fecd58b904dd76a2312654929a3f548ce4c2479b1a70470854b9a64443272c", ("disk", "complex128"):
+        "efe32688f0848842b71394b1cacb85e0f4d4883a020b21337647b0e9699efcf8", ("disk", "complex128"):
         "5ed7b1acd0ee5cbc68c2d46acd377b597519ac22c033679f32fc39d4f5b88bff",
     ("disk_trunc", "complex64"):
-        "fdb75242449097af9bbd20f77a9f71e2b6853473660b6beee3ab5fac2058dbd6", ("disk_trunc", "complex128"):
+        "f3ff15fb4d72f25ab2e4729a14d7d279cdb7bb78a236eec585fc76dc4d3325fb", ("disk_trunc", "complex128"):
         "7d618f13d8074d360c001973f3ccfa9576a15796fa22ea836c2cb6c77f2fd386",
 }
 GCALLS = {

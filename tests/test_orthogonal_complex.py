@@ -71,7 +71,7 @@ def test_threads_paths_and_gain(ct, monkeypatch):
 
 
 GOLDEN = {
-    "complex64": "249a4035945d8f6223e54e10e283191b86f8383a6c55d0ce45cbbb756e2adfa6",
+    "complex64": "feb5e96d42e3382d2b131b3fa555db418466af1d914a4c34a68b991c717a2df0",
     "complex128": "d2c39c7f6a295d90be8cd09752dd83b16b6bf64bf23a37b0c63ba8a5f5297198"}
 
 
