@@ -20,3 +20,10 @@ def _clean_env(monkeypatch):
     """Tests start from the default SIMD path and thread count."""
     monkeypatch.delenv("WEIGHTINIT_SIMD", raising=False)
     monkeypatch.delenv("WEIGHTINIT_NUM_THREADS", raising=False)
+
+
+def default_sigint():
+    """preexec_fn of a child that the test interrupts: a shell's background job runs with
+    SIGINT ignored, which its children inherit (Python then installs no Ctrl-C handler)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

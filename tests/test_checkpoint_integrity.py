@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from conftest import default_sigint
+
 from _checkpoint_child import spec as child_spec
 from weightinit.checkpoint import create_checkpoint, publish, read_checkpoint, writer
 from weightinit.checkpoint.publish import TargetBusyError, pending_publish
@@ -163,7 +165,8 @@ def test_sigint_is_one_line_exit_130_and_resumes(tmp_path, refs):
               "writer.CHUNK_BYTES = 4096; writer._chunk_hook = lambda g: time.sleep(0.1); "
               "from weightinit.cli import main; "
               f"sys.exit(main(['create', {str(spec_path)!r}, '-o', {str(d)!r}]))")
-    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=default_sigint)
     deadline = time.time() + 20
     while not (d / STAGING / ".progress.json").exists() and time.time() < deadline:
         time.sleep(0.02)

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import weightinit as wi
+
+from conftest import default_sigint
 from weightinit import _sampling
 
 CALLS = {
@@ -65,7 +67,7 @@ except KeyboardInterrupt:
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_arrives_inside_a_long_fill():
-    p = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     assert p.stdout.readline().strip() == "ready"
     import time
     time.sleep(0.5)

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 import weightinit as wi
+
+from conftest import default_sigint
 from weightinit import _core, orthogonal as orth_mod
 
 
@@ -83,7 +85,7 @@ except KeyboardInterrupt:
     (2000, "complex64", "")], ids=["whole", "row-block", "complex"])
 def test_sigint_arrives_inside_a_long_orthogonal(n, dtype, extra):
     p = subprocess.Popen([sys.executable, "-c", CHILD.format(n=n, dtype=dtype, extra=extra)],
-                         stdout=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, text=True, preexec_fn=default_sigint)
     assert p.stdout.readline().strip() == "ready"
     import time
     time.sleep(0.5)
