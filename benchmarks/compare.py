@@ -23,12 +23,12 @@ import numpy as np
 import weightinit as wi
 
 
-def rate(fn, n, min_time=1.0, max_reps=5):
-    """Best elements/s over repeats after one untimed warm-up run (at least two
+def rate(fn, n, min_time=1.0, max_reps=5, min_reps=2):
+    """Best elements/s over repeats after one untimed warm-up run (at least min_reps
     timed runs, until min_time)."""
     fn()
     best, spent, reps = float("inf"), 0.0, 0
-    while reps < 2 or (spent < min_time and reps < max_reps):
+    while reps < min_reps or (spent < min_time and reps < max_reps):
         t0 = time.perf_counter()
         fn()
         dt = time.perf_counter() - t0

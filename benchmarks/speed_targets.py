@@ -22,6 +22,8 @@ import time
 
 import numpy as np
 
+import compare  # benchmarks/compare.py: this script's folder is on sys.path
+
 IN_CACHE = 1 << 15          # 128 KiB of float32, 256 KiB of float64: in L2
 TARGETS = [                 # (key, target, what)
     ("normal/uniform", 0.6, "in cache, 1 thread: normal_ / uniform_"),
@@ -36,14 +38,7 @@ TARGETS = [                 # (key, target, what)
 
 def rate(fn, n, min_time=0.3, max_reps=50):
     """Best elements/s after one warm-up call (at least three timed calls)."""
-    fn()
-    best, spent, reps = float("inf"), 0.0, 0
-    while reps < 3 or (spent < min_time and reps < max_reps):
-        t0 = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t0
-        best, spent, reps = min(best, dt), spent + dt, reps + 1
-    return n / best
+    return compare.rate(fn, n, min_time, max_reps, min_reps=3)
 
 
 def fresh(fill, a):

@@ -84,21 +84,6 @@ enum { HOW_SET = 0, HOW_ADD = 1, HOW_SUB = 2 };
 #define NR NR_F32
 #endif
 #include "hh_kernels_tmpl.h"
-#undef R
-#undef SFX
-#undef FMA
-#undef MR
-#undef NR
-#undef VT
-#undef VL
-#undef NV
-#undef VLOAD
-#undef VSTORE
-#undef VSET1
-#undef VFMA
-#undef VADD
-#undef VSUB
-#undef VZERO
 
 #define R double
 #define SFX f64
@@ -120,21 +105,6 @@ enum { HOW_SET = 0, HOW_ADD = 1, HOW_SUB = 2 };
 #define NR NR_F64
 #endif
 #include "hh_kernels_tmpl.h"
-#undef R
-#undef SFX
-#undef FMA
-#undef MR
-#undef NR
-#undef VT
-#undef VL
-#undef NV
-#undef VLOAD
-#undef VSTORE
-#undef VSET1
-#undef VFMA
-#undef VADD
-#undef VSUB
-#undef VZERO
 
 const wi_hh_kernels WI_FN(wi_hh_kernels) = {
     WI_FN(gemm_f32), WI_FN(gemm_f64), WI_FN(reflect_f32), WI_FN(reflect_f64),

@@ -236,3 +236,19 @@ void TFN(reflect)(R *P, int64_t L, int64_t ld, int64_t j, int64_t nc, R tau, R *
 }
 
 #undef TFN
+/* the template's parameters, so that the next instantiation defines its own */
+#undef R
+#undef SFX
+#undef FMA
+#undef MR
+#undef NR
+#undef VT
+#undef VL
+#undef NV
+#undef VLOAD
+#undef VSTORE
+#undef VSET1
+#undef VFMA
+#undef VADD
+#undef VSUB
+#undef VZERO
