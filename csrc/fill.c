@@ -131,21 +131,31 @@ static void tn_setup(double alpha, double beta, wi_tn_consts *k) {
 
 /* The interval [alpha, beta] deep in one tail: an exponential in y = |edge| (z - edge)
  * with the 1/edge^2 and 1/edge^4 corrections of log Q (see wi_tn_consts). */
-static void tn_exp_setup(double sd, double a, double b, double alpha, double beta, wi_tn_consts *k) {
+/* The exponential sampler both forms share: x = base + step y, y from the survival
+ * exp(-L(y)) truncated at the log survival lb of the far bound (1/edge^2, 1/edge^4
+ * corrections inv_e2, inv_e4; 0 for none). */
+static void tn_exp_law(wi_tn_consts *k, int up, double base, double step, double inv_e2, double lb) {
+    k->exp_side = up ? 1 : -1;
+    k->base = base;
+    k->step = step;
+    k->inv_e2 = inv_e2;
+    k->inv_e4 = inv_e2 * inv_e2;
+    k->tail_e = exp(-lb);
+    k->tail_c = -expm1(-lb);
+}
+
+static void tn_exp_setup(double sd, double a, double b, double alpha, double beta, double width,
+                         wi_tn_consts *k) {
     int up = alpha > 0;
     double edge = up ? alpha : -beta;            /* > 0; may be +inf */
-    double width = (b - a) / sd;                 /* beta - alpha without cancellation; may be inf */
-    k->exp_side = up ? 1 : -1;
-    k->base = up ? a : b;
-    k->step = (up ? sd : -sd) / edge;            /* 0 when edge is inf: the bound itself */
-    k->inv_e2 = isinf(edge) ? 0.0 : 1.0 / (edge * edge);   /* 0 also where edge^2 overflows */
-    k->inv_e4 = k->inv_e2 * k->inv_e2;
+    double inv_e2 = isinf(edge) ? 0.0 : 1.0 / (edge * edge);   /* 0 also where edge^2 overflows */
+    double inv_e4 = inv_e2 * inv_e2;
     double yb = edge * width;                    /* the far bound in y */
     /* -log of the survival at y: y + (y^2/2 + y)/edge^2 - (y^2/2 + 2y)/edge^4 + O(y^3/edge^6) */
     double lb = yb > 60.0 ? INFINITY
-              : yb + (0.5 * yb * yb + yb) * k->inv_e2 - (0.5 * yb * yb + 2.0 * yb) * k->inv_e4;
-    k->tail_e = exp(-lb);
-    k->tail_c = -expm1(-lb);
+              : yb + (0.5 * yb * yb + yb) * inv_e2 - (0.5 * yb * yb + 2.0 * yb) * inv_e4;
+    /* step 0 when edge is inf: the bound itself */
+    tn_exp_law(k, up, up ? a : b, (up ? sd : -sd) / edge, inv_e2, lb);
 }
 
 /* An interval narrow next to std (width = (b - a)/std < WI_TN_NARROW) and not deep
@@ -160,12 +170,7 @@ static void tn_narrow_setup(double a, double b, double alpha, double width, wi_t
     double kappa = alpha * width;
     int up = kappa >= 0;
     double rate = fabs(kappa) < 0x1p-60 ? 0x1p-60 : fabs(kappa);   /* a tilt below 2^-60 is none */
-    k->exp_side = up ? 1 : -1;
-    k->base = up ? a : b;
-    k->step = (up ? b - a : a - b) / rate;
-    k->inv_e2 = k->inv_e4 = 0.0;
-    k->tail_e = exp(-rate);
-    k->tail_c = -expm1(-rate);
+    tn_exp_law(k, up, up ? a : b, (up ? b - a : a - b) / rate, 0.0, rate);
 }
 
 /* x > 26 with log Q(x) = logp, Q the upper tail: fixed point of
@@ -275,7 +280,7 @@ int wi_fill(const wi_fill_request *r) {
         double alpha = (a - mean) / sd, beta = (b - mean) / sd;
         double edge_min = f32c ? WI_TN_EXP_ALPHA32 : WI_TN_EXP_ALPHA64;
         double width = (b - a) / sd;            /* beta - alpha without cancellation; may be inf */
-        if (alpha >= edge_min || beta <= -edge_min) tn_exp_setup(sd, a, b, alpha, beta, &j.tn);
+        if (alpha >= edge_min || beta <= -edge_min) tn_exp_setup(sd, a, b, alpha, beta, width, &j.tn);
         else if (width < WI_TN_NARROW) tn_narrow_setup(a, b, alpha, width, &j.tn);
         else tn_setup(alpha, beta, &j.tn);
         /* One-sided interval (0 outside [alpha, beta]) whose nearer bound is small

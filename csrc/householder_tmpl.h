@@ -260,13 +260,8 @@ static int HFN(haar_block)(const wi_hh_kernels *K, R *dst, int64_t drs, int64_t 
             if (HFN(stop)(&w)) { code = WI_ECANCELLED; break; }
         }
         if (code) break;
-        if (direct) {
-            if (gain != 1.0)
-                for (int64_t i = 0; i < M; i++)
-                    for (int64_t j = 0; j < sw; j++) {
-                        R *o = dst + i * drs + j * dcs;
-                        *o = (R)((double)*o * gain);
-                    }
+        if (direct) {           /* one slab: dst is the whole contiguous M x nq block */
+            HFN(scale)(dst, M * nq, gain, threads);
             continue;
         }
         for (int64_t i = p0; i < p1; i++) {

@@ -6,7 +6,8 @@
  * (fma). Only correctly rounded operations (+ - * / sqrt fma, frexp, ldexp), compiled
  * without contraction (-ffp-contract=off), hence identical everywhere. The result is
  * the correctly rounded hypot except, rarely, within about 2^-100 relative of a
- * halfway case (tests/test_hypot.py counts them). */
+ * halfway case (tests/test_hypot.py counts them), and where it is subnormal (the final
+ * ldexp rounds a second time); the same bits everywhere in every case. */
 #ifndef WI_HYPOT_H
 #define WI_HYPOT_H
 #include <math.h>

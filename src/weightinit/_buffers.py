@@ -29,6 +29,7 @@ def dtype_name(dtype) -> str:
 
 
 _COMPLEX_PARTS = {np.dtype(np.complex64): np.dtype(np.float32), np.dtype(np.complex128): np.dtype(np.float64)}
+COMPLEX_DTYPES = tuple(_COMPLEX_PARTS)
 
 
 def complex_parts(out, name: str = "out"):

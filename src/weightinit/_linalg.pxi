@@ -33,14 +33,8 @@ cdef _check_linalg(int code):
     _check(code)
 
 
-def orthogonal(uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, double gain,
-               uint64_t seed, uint64_t stream, int threads, int isa, uintptr_t cancel=0):
-    """Haar-orthogonal rows x cols (row-major) matrix times gain at address ptr. cancel:
-    0 or the address of a C int that another thread sets to stop the call early."""
-    cdef wi_orthogonal_request r
-    cdef int code
-    if ptr == 0 and rows * cols:
-        raise ValueError("null buffer")
+cdef void _request(wi_orthogonal_request *r, uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, double gain,
+                   uint64_t seed, uint64_t stream, int threads, int isa, uintptr_t cancel) except *:
     r.out = <void *>ptr
     r.rows = rows
     r.cols = cols
@@ -51,6 +45,17 @@ def orthogonal(uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, double ga
     r.threads = threads
     r.isa = isa
     r.cancel = <const int *>cancel
+
+
+def orthogonal(uintptr_t ptr, uint64_t rows, uint64_t cols, str dtype, double gain,
+               uint64_t seed, uint64_t stream, int threads, int isa, uintptr_t cancel=0):
+    """Haar-orthogonal rows x cols (row-major) matrix times gain at address ptr. cancel:
+    0 or the address of a C int that another thread sets to stop the call early."""
+    cdef wi_orthogonal_request r
+    cdef int code
+    if ptr == 0 and rows * cols:
+        raise ValueError("null buffer")
+    _request(&r, ptr, rows, cols, dtype, gain, seed, stream, threads, isa, cancel)
     with nogil:
         code = wi_orthogonal(&r)
     _check_linalg(code)
@@ -65,16 +70,7 @@ def orthogonal_block(uintptr_t ptr, uint64_t rows, uint64_t cols, uint64_t r0, u
     cdef int code
     if ptr == 0 and h * w:
         raise ValueError("null buffer")
-    r.out = <void *>ptr
-    r.rows = rows
-    r.cols = cols
-    r.dtype = DTYPE_CODES[dtype]
-    r.gain = gain
-    r.seed = seed
-    r.stream = stream
-    r.threads = threads
-    r.isa = isa
-    r.cancel = <const int *>cancel
+    _request(&r, ptr, rows, cols, dtype, gain, seed, stream, threads, isa, cancel)
     with nogil:
         code = wi_orthogonal_block(&r, r0, c0, h, w)
     _check_linalg(code)
@@ -89,16 +85,7 @@ def orthogonal_complex_block(uintptr_t ptr, uint64_t rows, uint64_t cols, uint64
     cdef int code
     if ptr == 0 and h * w:
         raise ValueError("null buffer")
-    r.out = <void *>ptr
-    r.rows = rows
-    r.cols = cols
-    r.dtype = DTYPE_CODES[part_dtype]
-    r.gain = gain
-    r.seed = seed
-    r.stream = stream
-    r.threads = threads
-    r.isa = isa
-    r.cancel = <const int *>cancel
+    _request(&r, ptr, rows, cols, part_dtype, gain, seed, stream, threads, isa, cancel)
     with nogil:
         code = wi_orthogonal_complex_block(&r, r0, c0, h, w)
     _check_linalg(code)
@@ -112,16 +99,7 @@ def orthogonal_complex(uintptr_t ptr, uint64_t rows, uint64_t cols, str part_dty
     cdef int code
     if ptr == 0 and rows * cols:
         raise ValueError("null buffer")
-    r.out = <void *>ptr
-    r.rows = rows
-    r.cols = cols
-    r.dtype = DTYPE_CODES[part_dtype]
-    r.gain = gain
-    r.seed = seed
-    r.stream = stream
-    r.threads = threads
-    r.isa = isa
-    r.cancel = <const int *>cancel
+    _request(&r, ptr, rows, cols, part_dtype, gain, seed, stream, threads, isa, cancel)
     with nogil:
         code = wi_orthogonal_complex(&r)
     _check_linalg(code)

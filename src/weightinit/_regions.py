@@ -56,3 +56,13 @@ def resolve_region(out, global_shape, offset):
             raise ValueError(f"the block of shape {shape} at offset {start} does not fit in global_shape {gs} "
                              f"(dimension {d}: {s} + {n} > {g})")
     return gs, start
+
+
+def resolve_block(out, global_shape, offset):
+    """For the initializers whose `offset` is only start indices: (global_shape, start)
+    of the block `out` is, or None when it is the whole tensor (offset None)."""
+    if global_shape is None:
+        if offset is not None:
+            raise ValueError("offset (start indices of a block) needs global_shape= too")
+        return None
+    return resolve_region(out, global_shape, 0 if offset is None else offset)

@@ -77,10 +77,14 @@ def _region(out, global_shape, offset, parts):
     return region
 
 
-def _parts_block(out):
-    """The parts of a complex block as an array of the block's shape with the last
-    dimension doubled (the shape `_region` gives the parts' block)."""
-    return complex_parts(out).reshape(out.shape[:-1] + (2 * out.shape[-1],))
+def _fill_parts(dist, out, parts, params, seed, stream, offset, threads, checks=None, region=None):
+    """A fill of the parts of the complex `out`: flat from complex element `offset`, or
+    the parts' block `region` (from `_region`), for which the parts take the block's
+    shape with the last dimension doubled."""
+    if region is not None:
+        return _fill(dist, parts.reshape(out.shape[:-1] + (2 * out.shape[-1],)), params, seed, stream, 0, threads,
+                     checks, region=region)
+    return _fill(dist, parts, params, seed, stream, _part_offset(offset), threads, checks)
 
 
 def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=None, global_shape=None):
@@ -135,10 +139,7 @@ def uniform_(out, low=0.0, high=1.0, *, seed=None, stream=0, offset=0, threads=N
     parts = complex_parts(out)
     region = _region(out, global_shape, offset, parts)
     if parts is not None:   # complex: real and imaginary parts each U(low, high), as torch
-        if region is not None:
-            _fill("uniform", _parts_block(out), (low, high), seed, stream, 0, threads, region=region)
-        else:
-            _fill("uniform", parts, (low, high), seed, stream, _part_offset(offset), threads)
+        _fill_parts("uniform", out, parts, (low, high), seed, stream, offset, threads, region=region)
         return out
     return _fill("uniform", out, (low, high), seed, stream, offset, threads, region=region)
 
@@ -177,12 +178,8 @@ def normal_(out, mean=0.0, std=1.0, *, seed=None, stream=0, offset=0, threads=No
         if std < 0:
             raise ValueError(f"std must be non-negative, got {std}")
         sp = std / math.sqrt(2.0)
-        checks = [("normal", (m.real, sp)), ("normal", (m.imag, sp))]
-        if region is not None:
-            _fill("normal", _parts_block(out), (m.real, sp, m.imag, 1.0), seed, stream, 0, threads, checks,
-                  region=region)
-        else:
-            _fill("normal", parts, (m.real, sp, m.imag, 1.0), seed, stream, _part_offset(offset), threads, checks)
+        _fill_parts("normal", out, parts, (m.real, sp, m.imag, 1.0), seed, stream, offset, threads,
+                    [("normal", (m.real, sp)), ("normal", (m.imag, sp))], region)
         return out
     mean = _real("mean", mean)
     std = _real("std", std)
@@ -203,10 +200,7 @@ def _complex_fill(dist, out, params, checks, seed, stream, offset, threads, glob
     if parts is None:
         raise TypeError(f"out must be a complex64 or complex128 array, got {getattr(out, 'dtype', type(out))}")
     region = _region(out, global_shape, offset, parts)
-    if region is not None:
-        _fill(dist, _parts_block(out), params, seed, stream, 0, threads, checks, region=region)
-    else:
-        _fill(dist, parts, params, seed, stream, _part_offset(offset), threads, checks)
+    _fill_parts(dist, out, parts, params, seed, stream, offset, threads, checks, region)
     return out
 
 

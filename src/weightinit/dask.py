@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import schemes as _schemes
-from ._buffers import dtype_name
+from ._buffers import COMPLEX_DTYPES, dtype_name
 from ._streams import resolve_seed, stream_id
 
 __all__ = ["uniform", "normal", "trunc_normal", "init"]
@@ -28,12 +28,19 @@ def _dask_array():
     return da
 
 
+_COMPLEX = {str(dt): dt for dt in COMPLEX_DTYPES}   # 'complex64', 'complex128'
+
+
 def _resolve_dtype(dtype) -> np.dtype:
-    if isinstance(dtype, str) and dtype.strip().lower() not in ("complex64", "complex128"):   # numpy's names
+    """A numpy dtype: the checkpoint's names and aliases ('bf16', 'F8_E4M3'), numpy
+    dtypes, and the complex ones."""
+    if isinstance(dtype, str):
+        if dtype.strip().lower() in _COMPLEX:
+            return _COMPLEX[dtype.strip().lower()]
         from .checkpoint.spec import DTYPES, resolve_dtype
         return DTYPES[resolve_dtype(dtype)][0]
     dt = np.dtype(dtype)
-    if dt not in (np.dtype(np.complex64), np.dtype(np.complex128)):
+    if dt not in COMPLEX_DTYPES:
         dtype_name(dt)     # TypeError naming the supported dtypes
     return dt
 

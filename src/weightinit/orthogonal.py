@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _core, _limits
 from ._buffers import complex_parts, writable_buffer
-from ._regions import resolve_region
+from ._regions import resolve_block
 from ._simd import isa_code
 from ._streams import resolve_seed, stream_id
 from ._threads import resolve_threads
@@ -88,16 +88,6 @@ def _haar(ptr, rows, cols, dt, cplx, g, s, st, th, isa):
     fn = _core.orthogonal_complex if cplx else _core.orthogonal
     m, n = max(rows, cols), min(rows, cols)
     _interruptible(lambda cancel: fn(ptr, rows, cols, dt, g, s, st, th, isa, cancel), m * n * n)
-
-
-def _block_region(out, global_shape, offset):
-    """(global_shape, start) of the block `out` is, or None for the whole matrix; refuses
-    what blocks do not support before anything is written."""
-    if global_shape is None:
-        if offset is not None:
-            raise ValueError("offset (start indices of a block) needs global_shape= too")
-        return None
-    return resolve_region(out, global_shape, 0 if offset is None else offset)
 
 
 class _MatrixBlock:
@@ -217,7 +207,7 @@ def orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, global_shap
     """
     ptr, dt, cplx = _target(out)
     rows, cols = _matrix_shape(out, "out")
-    region = _block_region(out, global_shape, offset)
+    region = resolve_block(out, global_shape, offset)
     g = _gain(gain)
     _limits.check_gain(g, dt)
     s = resolve_seed(seed)
@@ -285,7 +275,7 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, globa
     if not 3 <= out.ndim <= 5:
         raise ValueError("out must be a convolution weight of shape (out_channels, in_channels, "
                          f"*kernel_size) with 1 to 3 spatial dimensions, got shape {out.shape}")
-    region = _block_region(out, global_shape, offset)
+    region = resolve_block(out, global_shape, offset)
     shape, start = (tuple(out.shape), (0,) * out.ndim) if region is None else region
     cout, cin = shape[0], shape[1]
     if cin > cout:

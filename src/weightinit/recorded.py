@@ -20,6 +20,7 @@ constant patches can be filled chunk by chunk (``elementwise``).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import math
 import numbers
@@ -30,6 +31,7 @@ from typing import ClassVar
 import numpy as np
 
 from ._buffers import writable_buffer
+from ._regions import resolve_block
 from ._streams import resolve_seed, substream
 from .fans import check_shape
 from .schemes import Scheme
@@ -192,44 +194,47 @@ class Recorded(Scheme):
         object.__setattr__(self, "steps", tuple(_canonical_step(s) for s in self.steps))
 
     # parsed steps: [(region, node)]
+    @functools.cached_property
     def _parsed(self):
+        """[(region, value node)], parsed once (the scheme is frozen)."""
         return [(r, json.loads(v)) for r, v in self.steps]
 
     def to_dict(self) -> dict:
         return {"name": self.name, "steps": [{"region": None if r is None else [list(b) for b in r], "value": v}
-                                             for r, v in self._parsed()]}
+                                             for r, v in self._parsed]}
 
     def _base(self):
         """The scheme of a first write that covers the whole tensor with a plain leaf, else None."""
-        region, node = self._parsed()[0]
+        region, node = self._parsed[0]
         return _leaf_scheme(node) if region is None and _is_leaf(node) else None
+
+    def _base_then_constants(self, kind: str) -> bool:
+        """A first write over the whole tensor by a scheme that is `kind` ('elementwise',
+        'blocks'), then constant patches only."""
+        base = self._base()
+        return bool(base is not None and getattr(base, kind, False) and all(
+            constant_of(node) is not None for _, node in self._parsed[1:]))
 
     @property
     def elementwise(self) -> bool:
         """True when chunks can be filled alone: a whole-tensor elementwise scheme,
         then constant patches."""
-        base = self._base()
-        return bool(base is not None and getattr(base, "elementwise", False) and all(
-            constant_of(node) is not None for _, node in self._parsed()[1:]))
+        return self._base_then_constants("elementwise")
 
     @property
     def blocks(self) -> bool:
         """True when a block of the tensor can be filled alone (``init_`` with
         ``global_shape=``): a first write over the whole tensor by a scheme that fills
         blocks (elementwise, orthogonal, eye, ...), then constant patches."""
-        base = self._base()
-        return bool(base is not None and getattr(base, "blocks", False) and all(
-            constant_of(node) is not None for _, node in self._parsed()[1:]))
+        return self._base_then_constants("blocks")
 
-    def _init_block(self, out, seed, stream, threads, global_shape, offset):
+    def _init_block(self, out, seed, stream, threads, gs, start):
         """The block of the whole result: the base scheme's block, then each constant
         patch box intersected with the block (the patches in their recorded order)."""
-        from ._regions import resolve_region
         if not self.blocks:
             raise ValueError("this recorded init cannot fill a block (global_shape=): it needs a first write "
                              "over the whole tensor by a scheme that fills blocks, then constant patches only")
-        gs, start = resolve_region(out, global_shape, 0 if offset is None else offset)
-        steps = self._parsed()
+        steps = self._parsed
         base_node = steps[0][1]
         if tuple(base_node["shape"]) != gs:
             raise ValueError(f"this recorded init wrote the tensor as shape {tuple(base_node['shape'])}, not its "
@@ -253,7 +258,7 @@ class Recorded(Scheme):
         base = self._base()
         if base is None:
             return None
-        patches = self._parsed()[1:]
+        patches = self._parsed[1:]
         if not patches:
             return base.std(shape)
         n, m = math.prod(shape), _mean(base)
@@ -272,12 +277,11 @@ class Recorded(Scheme):
         """Fill `out`; with `global_shape` (and `offset`, start indices) `out` is that
         block of the whole tensor (see ``blocks`` for which recorded inits allow it)."""
         writable_buffer(out)
-        if global_shape is not None:
-            return self._init_block(out, seed, stream, threads, global_shape, offset)
-        if offset is not None:
-            raise ValueError("offset (start indices of a block) needs global_shape= too")
+        region = resolve_block(out, global_shape, offset)
+        if region is not None:
+            return self._init_block(out, seed, stream, threads, *region)
         seed = resolve_seed(seed)
-        steps = self._parsed()
+        steps = self._parsed
         if all(_is_leaf(node) for _, node in steps):   # plain writes: straight into out's dtype
             for region, node in steps:
                 scheme, st = _leaf_scheme(node), _leaf_stream(stream, node["leaf"])
@@ -299,7 +303,7 @@ class Recorded(Scheme):
     def fill_chunk_(self, chunk, shape, offset, *, seed, stream, threads=None):
         if not self.elementwise:
             raise TypeError("this recorded init is not elementwise: use init_ on the whole tensor")
-        steps = self._parsed()
+        steps = self._parsed
         _leaf_scheme(steps[0][1]).fill_chunk_(chunk, shape, offset, seed=seed, stream=stream, threads=threads)
         flat = chunk.reshape(-1)
         for region, node in steps[1:]:

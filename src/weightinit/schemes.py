@@ -30,7 +30,7 @@ import numpy as np
 from . import _sampling, _scheme_text
 from ._buffers import complex_parts, writable_buffer
 from ._checks import real as _real
-from ._regions import resolve_region
+from ._regions import resolve_block
 from ._streams import resolve_seed, stream_id, substream
 from .fans import LAYOUTS, calculate_gain, check_shape, compute_fans, warn_if_empty
 
@@ -139,18 +139,9 @@ class _Elementwise(Scheme):
         block of the tensor of `global_shape`: fans, gains and bounds come from the
         global shape and the values equal the block of the whole tensor bit for bit."""
         _writable(out)
-        if global_shape is not None:
-            region = resolve_region(out, global_shape, 0 if offset is None else offset)
-            dist, params = self.plan(region[0])
-            if dist == "constant":
-                resolve_seed(seed), stream_id(stream)
-                _sampling.constant_(out, params[0], threads=threads)
-            else:
-                getattr(_sampling, dist + "_")(out, *params, seed=seed, stream=stream, offset=region[1],
-                                               global_shape=region[0], threads=threads)
-            return out
-        if offset is not None:
-            raise ValueError("offset (start indices of a block) needs global_shape= too")
+        region = resolve_block(out, global_shape, offset)
+        if region is not None:
+            return self._fill(out, *region, seed, stream, threads, block=True)
         if self.warn_empty and warn_if_empty(out.shape):
             return out
         self._fill(out.reshape(-1), out.shape, 0, seed, stream, threads)
@@ -167,15 +158,17 @@ class _Elementwise(Scheme):
         self._fill(chunk.reshape(-1), shape, offset, seed, stream, threads)
         return chunk
 
-    def _fill(self, flat, shape, offset, seed, stream, threads):
+    def _fill(self, out, shape, offset, seed, stream, threads, block=False):
+        """Fill `out` with the elements of the tensor of `shape` from flat index `offset`
+        (`out` flat), or, with `block`, the block at start indices `offset`."""
         dist, params = self.plan(shape)
         if dist == "constant":
             resolve_seed(seed), stream_id(stream)  # same argument checks as the random ones
-            _sampling.constant_(flat, params[0], threads=threads)
+            _sampling.constant_(out, params[0], threads=threads)
         else:
-            getattr(_sampling, dist + "_")(flat, *params, seed=seed, stream=stream,
-                                           offset=offset, threads=threads)
-        return flat
+            getattr(_sampling, dist + "_")(out, *params, seed=seed, stream=stream, offset=offset, threads=threads,
+                                           global_shape=shape if block else None)
+        return out
 
 
 # ---------------------------------------------------------------- elementwise schemes
@@ -232,27 +225,17 @@ class VarianceScaling(_Elementwise):
             raise ValueError(f"{self.mode} of shape {tuple(shape)} is 0: the std is undefined")
         return math.sqrt(self.scale / n)
 
-    def _fill(self, flat, shape, offset, seed, stream, threads):
+    def _fill(self, out, shape, offset, seed, stream, threads, block=False):
         """Complex outputs follow JAX: E|z|^2 = scale / n, "normal" circular,
         "uniform" uniform on a disk, "truncated_normal" circular with |z| truncated
         at 2 (normalized exactly; JAX's constant 0.9531 leaves E|z|^2 1.9% high)."""
-        if self.distribution == "normal" or complex_parts(flat) is None:
-            return super()._fill(flat, shape, offset, seed, stream, threads)
-        return self._complex_fill(flat, shape, seed=seed, stream=stream, offset=offset, threads=threads)
-
-    def _complex_fill(self, out, shape, **kw):
+        if self.distribution == "normal" or complex_parts(out) is None:
+            return super()._fill(out, shape, offset, seed, stream, threads, block)
         std = self.std(shape)
+        kw = dict(seed=seed, stream=stream, offset=offset, threads=threads, global_shape=shape if block else None)
         if self.distribution == "uniform":
             return _sampling._disk_(out, math.sqrt(2.0) * std, **kw)      # E|z|^2 = R^2 / 2
         return _sampling._disk_trunc_normal_(out, std, 2.0, **kw)
-
-    def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
-        if global_shape is None or self.distribution == "normal" or complex_parts(out) is None:
-            return super().init_(out, seed=seed, stream=stream, threads=threads, global_shape=global_shape,
-                                 offset=offset)
-        _writable(out)   # a complex block: the disk laws over the global shape's fans
-        gs, start = resolve_region(out, global_shape, 0 if offset is None else offset)
-        return self._complex_fill(out, gs, seed=seed, stream=stream, offset=start, threads=threads, global_shape=gs)
 
     def plan(self, shape):
         std = self.std(shape)
@@ -379,15 +362,6 @@ def _check_out(out, ndims, what):
                          f"dimensions, got shape {out.shape}")
 
 
-def _block(out, global_shape, offset):
-    """(global_shape, start) of the block `out` is, or None when it is the whole tensor."""
-    if global_shape is None:
-        if offset is not None:
-            raise ValueError("offset (start indices of a block) needs global_shape= too")
-        return None
-    return resolve_region(out, global_shape, 0 if offset is None else offset)
-
-
 def _set_ones_in_block(out, index, start):
     """out[index - start] = 1 for the global indices (a tuple of arrays, one per
     dimension) that fall inside the block `out` at `start`."""
@@ -415,7 +389,7 @@ class Eye(Scheme):
 
     def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
         _check_out(out, (2,), "eye")
-        region = _block(out, global_shape, offset)
+        region = resolve_block(out, global_shape, offset)
         _sampling.zeros_(out, threads=threads)
         if region is None:
             np.fill_diagonal(out, 1)
@@ -464,7 +438,7 @@ class Dirac(Scheme):
 
     def init_(self, out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):
         _writable(out)
-        region = _block(out, global_shape, offset)
+        region = resolve_block(out, global_shape, offset)
         shape = tuple(out.shape) if region is None else region[0]
         self._check_shape(shape)
         _sampling.zeros_(out, threads=threads)
@@ -518,11 +492,11 @@ class Sparse(Scheme):
         the mask of each of its columns needs that column's keys for every row, so a
         block costs ``global_shape[0]`` keys per column it holds."""
         _check_out(out, (2,), "sparse")
-        region = _block(out, global_shape, offset)
+        region = resolve_block(out, global_shape, offset)
         seed = resolve_seed(seed)  # one seed for values and mask
         if region is None:
             _sampling.normal_(out, 0.0, self.stddev, seed=seed, stream=stream, threads=threads)
-            (rows, cols), (r0, c0) = out.shape, (0, 0)
+            rows, (r0, c0) = out.shape[0], (0, 0)
         else:
             _sampling.normal_(out, 0.0, self.stddev, seed=seed, stream=stream, threads=threads,
                               global_shape=region[0], offset=region[1])
