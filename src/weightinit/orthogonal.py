@@ -98,16 +98,15 @@ class _MatrixBlock:
     def __init__(self, gs, start, shape):
         self.rows, self.cols = gs[0], math.prod(gs[1:])
         self.r0, self.h = start[0], shape[0]
+        self.pick = None
         tail = tuple(shape[1:])
         n = math.prod(tail)
         if n == 0:
             self.c0 = self.w = 0
-            self.pick = None
             return
-        first = int(np.ravel_multi_index(start[1:], gs[1:])) if len(gs) > 1 else 0
+        first = int(np.ravel_multi_index(start[1:], gs[1:]))     # gs has >= 2 dimensions
         last = int(np.ravel_multi_index(tuple(s + k - 1 for s, k in zip(start[1:], tail)), gs[1:]))
         self.c0, self.w = first, last + 1 - first
-        self.pick = None
         if self.w != n:   # trailing dimensions not whole: the block's columns are scattered
             grids = np.meshgrid(*(np.arange(s, s + k) for s, k in zip(start[1:], tail)), indexing="ij")
             self.pick = np.ravel_multi_index(tuple(g.ravel() for g in grids), gs[1:]) - first
@@ -290,16 +289,13 @@ def delta_orthogonal_(out, gain=1.0, *, seed=None, stream=0, threads=None, globa
     centre = tuple(k // 2 for k in shape[2:])
     if out.size == 0:
         return out
-    if region is not None:
-        local = tuple(c - o for c, o in zip(centre, start[2:]))
-        out[...] = 0
-        if all(0 <= c < n for c, n in zip(local, out.shape[2:])):
-            q = np.empty(out.shape[:2], dtype=out.dtype)
-            _orthogonal_block(q, dt, cplx, (cout, cin), start[:2], g, s, st, th, isa)
-            out[(slice(None), slice(None)) + local] = q
-        return out
-    q = np.empty((cout, cin), dtype=out.dtype)
-    _haar(q.__array_interface__["data"][0], cout, cin, dt, cplx, g, s, st, th, isa)
+    local = tuple(c - o for c, o in zip(centre, start[2:]))     # the centre tap inside the block
     out[...] = 0
-    out[(slice(None), slice(None)) + centre] = q
+    if all(0 <= c < n for c, n in zip(local, out.shape[2:])):
+        q = np.empty(out.shape[:2], dtype=out.dtype)
+        if region is None:
+            _haar(q.__array_interface__["data"][0], cout, cin, dt, cplx, g, s, st, th, isa)
+        else:
+            _orthogonal_block(q, dt, cplx, (cout, cin), start[:2], g, s, st, th, isa)
+        out[(slice(None), slice(None)) + local] = q
     return out

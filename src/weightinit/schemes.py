@@ -391,12 +391,9 @@ class Eye(Scheme):
         _check_out(out, (2,), "eye")
         region = resolve_block(out, global_shape, offset)
         _sampling.zeros_(out, threads=threads)
-        if region is None:
-            np.fill_diagonal(out, 1)
-        else:
-            (r0, c0), (h, w) = region[1], out.shape
-            i = np.arange(max(r0, c0), min(r0 + h, c0 + w))
-            out[i - r0, i - c0] = 1
+        (r0, c0), (h, w) = (0, 0) if region is None else region[1], out.shape
+        i = np.arange(max(r0, c0), min(r0 + h, c0 + w))      # the global diagonal inside the block
+        out[i - r0, i - c0] = 1
         return out
 
 
@@ -445,14 +442,10 @@ class Dirac(Scheme):
         per_group = shape[0] // self.groups
         d = np.arange(min(per_group, shape[1]))
         centre = tuple(k // 2 for k in shape[2:])
-        if region is None:
-            for g in range(self.groups):
-                out[(g * per_group + d, d) + centre] = 1
-            return out
         rows = (np.arange(self.groups)[:, None] * per_group + d).ravel()
         cols = np.tile(d, self.groups)
         index = (rows, cols) + tuple(np.full(len(rows), c) for c in centre)
-        _set_ones_in_block(out, index, region[1])
+        _set_ones_in_block(out, index, (0,) * out.ndim if region is None else region[1])
         return out
 
 
