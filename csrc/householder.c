@@ -187,7 +187,7 @@ int wi_orthogonal(const wi_orthogonal_request *r) {
  * (samples, reflectors, V^T V and T, about the work of applying a panel to NB / 2
  * columns), which narrow slabs would repeat too often. */
 #define WI_BLOCK_MIN_SLAB (4 * WI_HH_NB)
-static int64_t block_slab(int64_t M, int64_t h, int64_t nq) {
+int64_t wi_block_slab(int64_t M, int64_t h, int64_t nq) {
     int64_t need = M ? (h * nq + M - 1) / M : 1;
     int64_t slab = need > WI_BLOCK_MIN_SLAB ? need : WI_BLOCK_MIN_SLAB;
     return slab < nq ? slab : nq;
@@ -207,7 +207,7 @@ int wi_orthogonal_block(const wi_orthogonal_request *r, uint64_t r0, uint64_t c0
     int64_t p0 = (int64_t)(tall ? r0 : c0), np = (int64_t)(tall ? h : w);
     int64_t q0 = (int64_t)(tall ? c0 : r0), nq = (int64_t)(tall ? w : h);
     int64_t drs = tall ? (int64_t)w : 1, dcs = tall ? 1 : (int64_t)w;
-    int64_t slab = block_slab(M, np, nq);
+    int64_t slab = wi_block_slab(M, np, nq);
     const wi_hh_kernels *K = kernels_for(isa);
     int threads = r->threads < 1 ? 1 : r->threads;
     int64_t n = (int64_t)(h * w);

@@ -74,6 +74,10 @@ int wi_orthogonalize_complex(void *a, uint64_t rows, uint64_t cols, wi_dtype par
  * with positive diag(R) (R_jj = 0 counts as positive). */
 int wi_orthogonalize(void *a, uint64_t rows, uint64_t cols, wi_dtype dtype, int threads, int isa);
 
+/* Internal: columns per slab of a block of h rows x nq columns of an M-row Q: about
+ * the block's own size (h nq / M), at least 4 panels, at most nq. */
+int64_t wi_block_slab(int64_t M, int64_t h, int64_t nq);
+
 #ifdef __cplusplus
 }
 #endif

@@ -154,9 +154,7 @@ int wi_orthogonal_complex_block(const wi_orthogonal_request *r, uint64_t r0, uin
     int64_t p0 = (int64_t)(tall ? r0 : c0), p1 = p0 + (int64_t)(tall ? h : w);
     int64_t q0 = (int64_t)(tall ? c0 : r0), q1 = q0 + (int64_t)(tall ? w : h);
     int64_t drs = tall ? (int64_t)w : 1, dcs = tall ? 1 : (int64_t)w;   /* Q(i, c) -> out */
-    int64_t slab = (p1 - p0) * (q1 - q0) / M + 1;
-    if (slab < 512) slab = 512;
-    if (slab > q1 - q0) slab = q1 - q0;
+    int64_t slab = wi_block_slab(M, p1 - p0, q1 - q0);   /* does not change the bits */
     int threads = r->threads < 1 ? 1 : r->threads;
     double *q = malloc((size_t)M * (size_t)slab * 2 * sizeof(double));
     double *x = malloc((size_t)M * 2 * sizeof(double));
