@@ -50,18 +50,27 @@ static inline float wi_logf(float x) {
  * rounded to float32 and the constant term then tuned against the radius
  * sqrt(-2 log u) over every float u in [2^-32, 1): max error 1.41 ulp (the
  * degree 4 Taylor form with a negation and a product by -2: 1.46 ulp). */
-static inline float wi_neg2logf_bits(uint32_t xb, uint32_t k) {
+static inline float wi_neg2logf_reduce(uint32_t xb, uint32_t k, float *ef) {
     uint32_t t = xb - 0x3f3504f4u - (k << 23);
-    int32_t e = (int32_t)t >> 23;
+    *ef = (float)((int32_t)t >> 23);
     float m = wi_bits_f32((t & 0x7fffffu) + 0x3f3504f4u);
-    float s = (m - 1.0f) / (m + 1.0f);
+    return (m - 1.0f) / (m + 1.0f);
+}
+
+/* the rest, from s = (m-1)/(m+1) and the exponent: two halves, so that a loop
+ * can run them as separate passes (fill_kernels.c: normal32) */
+static inline float wi_neg2logf_poly(float s, float ef) {
     float z = s * s;
     float p = 0x1.2ee7f0p-3f;
     p = p * z + 0x1.997c22p-3f;
     p = p * z + 0x1.55557p-2f;
     float q = -4.0f * s;
-    float ef = (float)e;
     return ef * -1.38629150390625f + (ef * -2.857213530660374e-06f + (q + q * z * p));
+}
+
+static inline float wi_neg2logf_bits(uint32_t xb, uint32_t k) {
+    float ef, s = wi_neg2logf_reduce(xb, k, &ef);
+    return wi_neg2logf_poly(s, ef);
 }
 
 static inline double wi_log(double x) {
