@@ -185,11 +185,17 @@ static void tile_uniform64(const wi_job *j, uint32_t w[4][NB], double *v) {
 
 static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const int split_mean) {
     double sc = j->scale, sh0 = j->shift, sh1 = j->shift_odd;
+    /* three passes, as normal32 (shorter dependency chains, the same operations);
+     * v[b] and v[NB + b] carry the partial results */
     for (int b = 0; b < NB; b++) {
-        double sh = split_mean && (b & 1) ? sh1 : sh0;
         /* (0, 1); converted exactly without a 64-bit integer convert (none on AVX2) */
         double u1 = wi_u53_to_f64((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;
-        double r = __builtin_sqrt(-2.0 * wi_log(u1));
+        v[b] = wi_log_reduce(u1, &v[NB + b]);
+    }
+    for (int b = 0; b < NB; b++) v[b] = -2.0 * wi_log_series(v[b], v[NB + b]);
+    for (int b = 0; b < NB; b++) {
+        double sh = split_mean && (b & 1) ? sh1 : sh0;
+        double r = __builtin_sqrt(v[b]);
         double c, s;
         turn_f64(join64(w[2][b], w[3][b]), &c, &s);
         v[b] = sh + sc * (r * c);
@@ -306,20 +312,27 @@ static inline float tn_q32(const wi_tn_consts *k, float e) { return (float)k->qc
 
 /* Tails: u and omu = 1 - u come separately from the integer so each is accurate
  * near 0; the log probability lp + log(k0 + s k1) is used, never the probability
- * itself, so any depth of tail works. *logp gets it. */
-static inline float tn_tail32(const wi_tn_consts *k, uint32_t bits, float e, float *logp) {
+ * itself, so any depth of tail works. In two steps, run as two passes (shorter
+ * dependency chains): the log probability, then the signed quantile from it. */
+static inline float tn_tail32_arg(const wi_tn_consts *k, uint32_t bits, float e) {
     float u = ((float)bits + 0.5f) * 0x1p-32f;
     float omu = ((float)(~bits) + 0.5f) * 0x1p-32f;
     int hi = e > 0.0f;
     /* both sides' constants read unconditionally: selects, not masked loads */
     float uk0 = (float)k->uk0, lk0 = (float)k->lk0, uk1 = (float)k->uk1, lk1 = (float)k->lk1;
-    float ulp = (float)k->ulp, llp = (float)k->llp;
-    float k0 = hi ? uk0 : lk0, k1 = hi ? uk1 : lk1, lp = hi ? ulp : llp;
+    float k0 = hi ? uk0 : lk0, k1 = hi ? uk1 : lk1;
     float s = hi ? omu : u;
-    float lg = lp + wi_logf(k0 + s * k1);
+    return k0 + s * k1;
+}
+
+static inline float tn_tail32_logp(const wi_tn_consts *k, float arg, float e) {
+    float ulp = (float)k->ulp, llp = (float)k->llp;
+    return (e > 0.0f ? ulp : llp) + wi_logf(arg);
+}
+
+static inline float tn_tail32(float lg, float e) {
     float mag = as241_tail7(__builtin_sqrtf(-lg));
-    *logp = lg;
-    return hi ? mag : -mag;
+    return e > 0.0f ? mag : -mag;
 }
 
 /* float64: u = (m + 1/2) 2^-52 with m = bits >> 12, so 1 - u is exact; d = u - u_c */
@@ -349,27 +362,52 @@ static inline double tn_u64(uint64_t bits) { return (wi_u52_to_f64(bits >> 12) +
 static inline int tn_is_centre(float q) { return (q <= 0.425f) & (q >= -0.425f); }
 static inline int tn_is_centre64(double q) { return (q <= 0.425) & (q >= -0.425); }
 
-/* indices i < n with flag[i] set, in order, into idx; returns their count.
- * n is a multiple of 8, idx has room for n + 8 (8 are written at a time).
- * Branch-free: which lanes are in the tails is random, so a branch on it would
- * be mispredicted about as often as taken. */
+/* Indices i < n of the tail lanes (outside the centre: q NaN too), in order,
+ * into idx; returns their count. n is a multiple of 8, idx has room for n + 8
+ * (8 are written at a time). Branch-free, from the compare's sign mask: which
+ * lanes are in the tails is random, so a branch on it would be mispredicted
+ * about as often as taken. */
 #if defined(__SSE2__)
-static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
-    const __m128i zero = _mm_setzero_si128();
+/* lanes (bits of m) of the 8 from i on, appended to idx at c: the new c */
+static inline int compact8(unsigned m, int i, uint16_t *idx, int c) {
+    __m128i pos = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)wi_compact_lut[m]),
+                                    _mm_setzero_si128());
+    _mm_storeu_si128((__m128i *)(void *)(idx + c), _mm_add_epi16(pos, _mm_set1_epi16((short)i)));
+    return c + wi_compact_cnt[m];
+}
+
+static inline int compact_tails32(const float *q, int n, uint16_t *idx) {
+    const __m128 abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), edge = _mm_set1_ps(0.425f);
     int c = 0;
     for (int i = 0; i < n; i += 8) {
-        __m128i f = _mm_loadl_epi64((const __m128i *)(const void *)(flag + i));
-        unsigned m = ~(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(f, zero)) & 0xffu;
-        __m128i pos = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)wi_compact_lut[m]), zero);
-        _mm_storeu_si128((__m128i *)(void *)(idx + c), _mm_add_epi16(pos, _mm_set1_epi16((short)i)));
-        c += wi_compact_cnt[m];
+        __m128 a = _mm_cmpnle_ps(_mm_and_ps(_mm_loadu_ps(q + i), abs), edge);
+        __m128 b = _mm_cmpnle_ps(_mm_and_ps(_mm_loadu_ps(q + i + 4), abs), edge);
+        c = compact8((unsigned)(_mm_movemask_ps(a) | _mm_movemask_ps(b) << 4), i, idx, c);
+    }
+    return c;
+}
+
+static inline int compact_tails64(const double *q, int n, uint16_t *idx) {
+    const __m128d abs = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffll)), edge = _mm_set1_pd(0.425);
+    int c = 0;
+    for (int i = 0; i < n; i += 8) {
+        unsigned m = 0;
+        for (int l = 0; l < 8; l += 2)
+            m |= (unsigned)_mm_movemask_pd(_mm_cmpnle_pd(_mm_and_pd(_mm_loadu_pd(q + i + l), abs), edge)) << l;
+        c = compact8(m, i, idx, c);
     }
     return c;
 }
 #else
-static inline int compact(const unsigned char *flag, int n, uint16_t *idx) {
+static inline int compact_tails32(const float *q, int n, uint16_t *idx) {
     int c = 0;
-    for (int i = 0; i < n; i++) { idx[c] = (uint16_t)i; c += flag[i]; }
+    for (int i = 0; i < n; i++) { idx[c] = (uint16_t)i; c += !tn_is_centre(q[i]); }
+    return c;
+}
+
+static inline int compact_tails64(const double *q, int n, uint16_t *idx) {
+    int c = 0;
+    for (int i = 0; i < n; i++) { idx[c] = (uint16_t)i; c += !tn_is_centre64(q[i]); }
     return c;
 }
 #endif
@@ -378,18 +416,21 @@ static void tile_trunc32(const wi_job *j, uint32_t w[4][NB], float *v) {
     float sh = (float)j->shift, sc = (float)j->scale;
     const wi_tn_consts *k = &j->tn;
     const uint32_t *wf = &w[0][0];          /* element i uses word wf[i] */
-    unsigned char tail[4 * NB];
-    for (int i = 0; i < 4 * NB; i++) {
-        float q = tn_q32(k, tn_e32(k, wf[i]));
-        v[i] = sh + sc * as241_centre7(q);
-        tail[i] = !tn_is_centre(q);
-    }
+    /* q in v first, so that the tail lanes are found from it, then the centre
+     * formula over every lane */
+    for (int i = 0; i < 4 * NB; i++) v[i] = tn_q32(k, tn_e32(k, wf[i]));
     uint16_t idx[4 * NB + 8];
-    int nt = compact(tail, 4 * NB, idx);
+    int nt = compact_tails32(v, 4 * NB, idx);
+    for (int i = 0; i < 4 * NB; i++) v[i] = sh + sc * as241_centre7(v[i]);
     uint32_t tb[4 * NB] __attribute__((aligned(64)));
     float tz[4 * NB] __attribute__((aligned(64))), tl[4 * NB] __attribute__((aligned(64)));
     for (int t = 0; t < nt; t++) tb[t] = wf[idx[t]];
-    for (int t = 0; t < nt; t++) tz[t] = tn_tail32(k, tb[t], tn_e32(k, tb[t]), &tl[t]);
+    for (int t = 0; t < nt; t++) {
+        tz[t] = tn_e32(k, tb[t]);
+        tl[t] = tn_tail32_arg(k, tb[t], tz[t]);
+    }
+    for (int t = 0; t < nt; t++) tl[t] = tn_tail32_logp(k, tl[t], tz[t]);
+    for (int t = 0; t < nt; t++) tz[t] = tn_tail32(tl[t], tz[t]);
     for (int t = 0; t < nt; t++) v[idx[t]] = sh + sc * tz[t];
     if (!k->far) return;
     for (int t = 0; t < nt; t++)            /* rare: tails beyond ~26 sigma */
@@ -402,15 +443,12 @@ static void tile_trunc32(const wi_job *j, uint32_t w[4][NB], float *v) {
 static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
     double sh = j->shift, sc = j->scale;
     const wi_tn_consts *k = &j->tn;
-    unsigned char tail[2 * NB];
     for (int h = 0; h < 2; h++)
-        for (int b = 0; b < NB; b++) {
-            double q = k->qc + k->d1 * tn_d64(k, join64(w[2 * h][b], w[2 * h + 1][b]));
-            v[h * NB + b] = sh + sc * as241_centre16(q);
-            tail[h * NB + b] = !tn_is_centre64(q);
-        }
+        for (int b = 0; b < NB; b++)
+            v[h * NB + b] = k->qc + k->d1 * tn_d64(k, join64(w[2 * h][b], w[2 * h + 1][b]));
     uint16_t idx[2 * NB + 8];
-    int nt = compact(tail, 2 * NB, idx);
+    int nt = compact_tails64(v, 2 * NB, idx);
+    for (int i = 0; i < 2 * NB; i++) v[i] = sh + sc * as241_centre16(v[i]);
     double tu[2 * NB] __attribute__((aligned(64))), td[2 * NB] __attribute__((aligned(64)));
     double tz[2 * NB] __attribute__((aligned(64))), tl[2 * NB] __attribute__((aligned(64)));
     for (int t = 0; t < nt; t++) {          /* gathered as u and u - u_c */

@@ -73,7 +73,9 @@ static inline float wi_neg2logf_bits(uint32_t xb, uint32_t k) {
     return wi_neg2logf_poly(s, ef);
 }
 
-static inline double wi_log(double x) {
+/* in two halves, so that a loop can run them as separate passes (fill_kernels.c:
+ * normal64): the reduction to s = (m-1)/(m+1) and the exponent, then the series */
+static inline double wi_log_reduce(double x, double *ef) {
     uint64_t b = wi_f64_bits(x);
     uint64_t mb = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
     /* m > sqrt(2), compared as doubles (the same order as the bits; SSE2 has no
@@ -81,9 +83,12 @@ static inline double wi_log(double x) {
     uint64_t big = wi_bits_f64(mb) > wi_bits_f64(0x3ff6a09e667f3bcdull);
     mb = big ? mb - 0x0010000000000000ull : mb;
     /* the biased exponent as a double without a 64-bit integer conversion */
-    double ef = wi_u52_to_f64(((b >> 52) & 0x7ff) + big) - 1023.0;
+    *ef = wi_u52_to_f64(((b >> 52) & 0x7ff) + big) - 1023.0;
     double m = wi_bits_f64(mb);
-    double s = (m - 1.0) / (m + 1.0);
+    return (m - 1.0) / (m + 1.0);
+}
+
+static inline double wi_log_series(double s, double ef) {
     double z = s * s;
     double p = 1.0 / 25.0;
     p = p * z + 1.0 / 23.0;
@@ -98,6 +103,11 @@ static inline double wi_log(double x) {
     p = p * z + 1.0 / 5.0;
     p = p * z + 1.0 / 3.0;
     return ef * 6.93147180369123816490e-01 + (ef * 1.90821492927058770002e-10 + (2.0 * s + 2.0 * s * z * p));
+}
+
+static inline double wi_log(double x) {
+    double ef, s = wi_log_reduce(x, &ef);
+    return wi_log_series(s, ef);
 }
 
 /* log(1 + y) for y in (-1/2, 1/2], accurate for tiny y (Goldberg's trick). */
