@@ -89,18 +89,20 @@ static inline void turn_f32(uint32_t w, float *c, float *s) {
     *s = wi_bits_f32(wi_f32_bits(b) ^ (w & 0x80000000u));                /* negative in quadrants 2, 3 */
 }
 
+/* The quadrant's swap and signs in integer ops on the bits (as turn_f32), which
+ * also vectorize under SSE2 (no 64-bit compare there): the same values as
+ * swapping and negating the doubles. */
 static inline void turn_f64(uint64_t w, double *c, double *s) {
-    uint64_t quad = w >> 62;
     double f = wi_u52_to_f64((w >> 10) & 0xfffffffffffffull) * 0x1p-52;  /* [0, 1) exact */
     int refl = f > 0.5;
     double x = refl ? 1.0 - f : f;
     double s0, c0;
     wi_sincos_quarter(x, &s0, &c0);
-    double ss = refl ? c0 : s0, cc = refl ? s0 : c0;
-    double cq = (quad & 1u) ? -ss : cc;
-    double sq = (quad & 1u) ? cc : ss;
-    *c = (quad & 2u) ? -cq : cq;
-    *s = (quad & 2u) ? -sq : sq;
+    uint64_t ss = wi_f64_bits(refl ? c0 : s0), cc = wi_f64_bits(refl ? s0 : c0);
+    uint64_t swap = (ss ^ cc) & (0 - ((w >> 62) & 1u));             /* swap in quadrants 1, 3 */
+    uint64_t a = cc ^ swap, b = ss ^ swap;
+    *c = wi_bits_f64(a ^ ((w ^ (w << 1)) & 0x8000000000000000ull));   /* negative in quadrants 1, 2 */
+    *s = wi_bits_f64(b ^ (w & 0x8000000000000000ull));                /* negative in quadrants 2, 3 */
 }
 
 static inline uint64_t join64(uint32_t lo, uint32_t hi) { return (uint64_t)lo | ((uint64_t)hi << 32); }
@@ -330,7 +332,7 @@ static inline float tn_tail32_logp(const wi_tn_consts *k, float arg, float e) {
     return (e > 0.0f ? ulp : llp) + wi_logf(arg);
 }
 
-static inline float tn_tail32(float lg, float e) {
+static inline float tn_tail32_value(float lg, float e) {
     float mag = as241_tail7(__builtin_sqrtf(-lg));
     return e > 0.0f ? mag : -mag;
 }
@@ -343,16 +345,23 @@ static inline double tn_d64(const wi_tn_consts *k, uint64_t bits) {
     return e * 0x1p-52;
 }
 
-static inline double tn_tail64(const wi_tn_consts *k, double u, double omu, double d, double *logp) {
+static inline double tn_tail64_logp(const wi_tn_consts *k, double u, double omu, double d) {
     int hi = d > 0.0;
     /* read both sides' constants unconditionally: selects, not masked loads */
     double uk0 = k->uk0, lk0 = k->lk0, uk1 = k->uk1, lk1 = k->lk1, ulp = k->ulp, llp = k->llp;
     double k0 = hi ? uk0 : lk0, k1 = hi ? uk1 : lk1, lp = hi ? ulp : llp;
     double s = hi ? omu : u;
-    double lg = lp + wi_log(k0 + s * k1);
+    return lp + wi_log(k0 + s * k1);
+}
+
+static inline double tn_tail64_value(double lg, double d) {
     double mag = as241_tail16(__builtin_sqrt(-lg));
-    *logp = lg;
-    return hi ? mag : -mag;
+    return d > 0.0 ? mag : -mag;
+}
+
+static inline double tn_tail64(const wi_tn_consts *k, double u, double omu, double d, double *logp) {
+    *logp = tn_tail64_logp(k, u, omu, d);
+    return tn_tail64_value(*logp, d);
 }
 
 static inline double tn_u64(uint64_t bits) { return (wi_u52_to_f64(bits >> 12) + 0.5) * 0x1p-52; }
@@ -430,7 +439,7 @@ static void tile_trunc32(const wi_job *j, uint32_t w[4][NB], float *v) {
         tl[t] = tn_tail32_arg(k, tb[t], tz[t]);
     }
     for (int t = 0; t < nt; t++) tl[t] = tn_tail32_logp(k, tl[t], tz[t]);
-    for (int t = 0; t < nt; t++) tz[t] = tn_tail32(tl[t], tz[t]);
+    for (int t = 0; t < nt; t++) tz[t] = tn_tail32_value(tl[t], tz[t]);
     for (int t = 0; t < nt; t++) v[idx[t]] = sh + sc * tz[t];
     if (!k->far) return;
     for (int t = 0; t < nt; t++)            /* rare: tails beyond ~26 sigma */
@@ -457,7 +466,8 @@ static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
         tu[t] = tn_u64(bits);
         td[t] = tn_d64(k, bits);
     }
-    for (int t = 0; t < nt; t++) tz[t] = tn_tail64(k, tu[t], 1.0 - tu[t], td[t], &tl[t]);
+    for (int t = 0; t < nt; t++) tl[t] = tn_tail64_logp(k, tu[t], 1.0 - tu[t], td[t]);
+    for (int t = 0; t < nt; t++) tz[t] = tn_tail64_value(tl[t], td[t]);
     for (int t = 0; t < nt; t++) v[idx[t]] = sh + sc * tz[t];
     if (!k->far) return;
     for (int t = 0; t < nt; t++)

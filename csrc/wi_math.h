@@ -77,14 +77,13 @@ static inline float wi_neg2logf_bits(uint32_t xb, uint32_t k) {
  * normal64): the reduction to s = (m-1)/(m+1) and the exponent, then the series */
 static inline double wi_log_reduce(double x, double *ef) {
     uint64_t b = wi_f64_bits(x);
-    uint64_t mb = (b & 0x000fffffffffffffull) | 0x3ff0000000000000ull;
-    /* m > sqrt(2), compared as doubles (the same order as the bits; SSE2 has no
-     * 64-bit integer compare) */
-    uint64_t big = wi_bits_f64(mb) > wi_bits_f64(0x3ff6a09e667f3bcdull);
-    mb = big ? mb - 0x0010000000000000ull : mb;
-    /* the biased exponent as a double without a 64-bit integer conversion */
-    *ef = wi_u52_to_f64(((b >> 52) & 0x7ff) + big) - 1023.0;
-    double m = wi_bits_f64(mb);
+    double m = wi_bits_f64((b & 0x000fffffffffffffull) | 0x3ff0000000000000ull);   /* [1, 2) */
+    /* above sqrt(2), m/2 and the exponent plus one, all exact: selects on a
+     * double compare, which vectorize under SSE2 too (no 64-bit integer compare
+     * there); the biased exponent as a double without a 64-bit integer conversion */
+    int big = m > 0x1.6a09e667f3bcdp+0;
+    *ef = (wi_u52_to_f64((b >> 52) & 0x7ff) - 1023.0) + (big ? 1.0 : 0.0);
+    m = big ? 0.5 * m : m;
     return (m - 1.0) / (m + 1.0);
 }
 
