@@ -21,10 +21,12 @@ if(OpenMP_C_FOUND)
 endif()
 
 # One object library per ISA from the same source.
+# -funroll-loops: the vectorized tile loops are dependency chains (polynomials,
+# divisions); unrolled, more of them overlap (2-5% on every distribution, AVX2 Zen 3).
 function(wi_kernel_variant suffix)
   add_library(wi_kernels_${suffix} OBJECT csrc/fill_kernels.c)
   set_target_properties(wi_kernels_${suffix} PROPERTIES POSITION_INDEPENDENT_CODE ON)
-  target_compile_options(wi_kernels_${suffix} PRIVATE ${WI_CFLAGS} ${ARGN})
+  target_compile_options(wi_kernels_${suffix} PRIVATE ${WI_CFLAGS} -funroll-loops ${ARGN})
   target_compile_definitions(wi_kernels_${suffix} PRIVATE WI_ISA_SUFFIX=${suffix})
   target_sources(weightinit_core PRIVATE $<TARGET_OBJECTS:wi_kernels_${suffix}>)
 endfunction()
