@@ -7,7 +7,8 @@ In cache, one thread, float32 unless named: normal_ / uniform_ (target >= 0.6),
 trunc_normal_ +-2 std / uniform_ (>= 0.4), float64 normal_ / float32 normal_ (>= 0.35),
 float64 trunc_normal_ / float32 trunc_normal_ (>= 0.35). In memory (2^log2n float32,
 all threads): uniform_ / ndarray.fill (>= 0.9), normal_ / torch normal_ (>= 5),
-trunc_normal_ / torch.nn.init.trunc_normal_ (>= 40). The targets are those of the
+trunc_normal_ / torch.nn.init.trunc_normal_ (>= 40), and the bound the generator puts on
+uniform_ / ndarray.fill (every thread at uniform_'s in-cache rate). The targets are those of the
 vector paths (avx2, avx512; the in-memory ones are set for AVX2): the portable path's
 ratios are printed without a verdict. Rates are the best of repeats (elements/s); torch's truncated normal is timed
 on a 2^22 slice (its rate does not depend on size)."""
@@ -30,6 +31,7 @@ TARGETS = [                 # (key, target, what)
     ("f64 normal/f32 normal", 0.35, "in cache, 1 thread: float64 / float32 normal_"),
     ("f64 trunc/f32 trunc", 0.35, "in cache, 1 thread: float64 / float32 trunc_normal_"),
     ("uniform/fill", 0.9, "in memory, all threads: uniform_ / ndarray.fill"),
+    ("uniform/fill bound", None, "  its bound: threads x in-cache uniform_ / ndarray.fill"),
     ("normal/torch", 5.0, "in memory, all threads: normal_ / torch normal_"),
     ("trunc/torch", 40.0, "in memory, all threads: trunc_normal_ / torch trunc_normal_"),
 ]
@@ -77,8 +79,11 @@ def child(log2n: int, threads: int) -> dict:
     return r
 
 
-def ratios(r: dict) -> dict:
+def ratios(r: dict, threads: int) -> dict:
+    """The targets' ratios, and the bound of uniform/fill that the generator sets:
+    every thread at its in-cache rate (no memory traffic at all)."""
     out = {
+        "uniform/fill bound": threads * r["float32 uniform"] / r["fill"],
         "normal/uniform": r["float32 normal"] / r["float32 uniform"],
         "trunc/uniform": r["float32 trunc"] / r["float32 uniform"],
         "f64 normal/f32 normal": r["float64 normal"] / r["float32 normal"],
@@ -118,7 +123,7 @@ def main(argv=None) -> int:
     head = f"| {'ratio':<58} | {'target':>6} | " + " | ".join(f"{p:>14}" for p in paths) + " |"
     print(head)
     print("|" + "-" * 60 + "|" + "-" * 8 + "|" + "|".join("-" * 16 for _ in paths) + "|")
-    rs = {p: ratios(results[p]) for p in paths}
+    rs = {p: ratios(results[p], args.threads) for p in paths}
     for key, target, what in TARGETS:
         cells = []
         for p in paths:
