@@ -187,14 +187,18 @@ static void tile_uniform64(const wi_job *j, uint32_t w[4][NB], double *v) {
 
 static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const int split_mean) {
     double sc = j->scale, sh0 = j->shift, sh1 = j->shift_odd;
-    /* three passes, as normal32 (shorter dependency chains, the same operations);
-     * v[b] and v[NB + b] carry the partial results */
+    /* four passes, as normal32 (shorter dependency chains, the same operations):
+     * the log's reduction, the two halves of its series (12 Horner steps in one
+     * chain otherwise), then the root and the angles; v[b], v[NB + b] and `head`
+     * carry the partial results */
     for (int b = 0; b < NB; b++) {
         /* (0, 1); converted exactly without a 64-bit integer convert (none on AVX2) */
         double u1 = wi_u53_to_f64((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;
         v[b] = wi_log_reduce(u1, &v[NB + b]);
     }
-    for (int b = 0; b < NB; b++) v[b] = -2.0 * wi_log_series(v[b], v[NB + b]);
+    double head[NB] __attribute__((aligned(64)));
+    for (int b = 0; b < NB; b++) head[b] = wi_log_series_head(v[b] * v[b]);
+    for (int b = 0; b < NB; b++) v[b] = -2.0 * wi_log_series_tail(v[b], v[NB + b], v[b] * v[b], head[b]);
     for (int b = 0; b < NB; b++) {
         double sh = split_mean && (b & 1) ? sh1 : sh0;
         double r = __builtin_sqrt(v[b]);

@@ -87,14 +87,19 @@ static inline double wi_log_reduce(double x, double *ef) {
     return (m - 1.0) / (m + 1.0);
 }
 
-static inline double wi_log_series(double s, double ef) {
-    double z = s * s;
+/* The series in two halves (the Horner steps in order, z = s * s), so that a loop
+ * can run them as separate passes too: each half's dependency chain is half as long. */
+static inline double wi_log_series_head(double z) {
     double p = 1.0 / 25.0;
     p = p * z + 1.0 / 23.0;
     p = p * z + 1.0 / 21.0;
     p = p * z + 1.0 / 19.0;
     p = p * z + 1.0 / 17.0;
     p = p * z + 1.0 / 15.0;
+    return p;
+}
+
+static inline double wi_log_series_tail(double s, double ef, double z, double p) {
     p = p * z + 1.0 / 13.0;
     p = p * z + 1.0 / 11.0;
     p = p * z + 1.0 / 9.0;
@@ -102,6 +107,11 @@ static inline double wi_log_series(double s, double ef) {
     p = p * z + 1.0 / 5.0;
     p = p * z + 1.0 / 3.0;
     return ef * 6.93147180369123816490e-01 + (ef * 1.90821492927058770002e-10 + (2.0 * s + 2.0 * s * z * p));
+}
+
+static inline double wi_log_series(double s, double ef) {
+    double z = s * s;
+    return wi_log_series_tail(s, ef, z, wi_log_series_head(z));
 }
 
 static inline double wi_log(double x) {
