@@ -318,8 +318,9 @@ static inline float tn_q32(const wi_tn_consts *k, float e) { return (float)k->qc
 
 /* Tails: u and omu = 1 - u come separately from the integer so each is accurate
  * near 0; the log probability lp + log(k0 + s k1) is used, never the probability
- * itself, so any depth of tail works. In two steps, run as two passes (shorter
- * dependency chains): the log probability, then the signed quantile from it. */
+ * itself, so any depth of tail works. In three steps, run as three passes over
+ * the tail lanes (shorter dependency chains): the log's argument, the log
+ * probability, then the signed quantile from it. */
 static inline float tn_tail32_arg(const wi_tn_consts *k, uint32_t bits, float e) {
     float u = ((float)bits + 0.5f) * 0x1p-32f;
     float omu = ((float)(~bits) + 0.5f) * 0x1p-32f;
