@@ -69,158 +69,101 @@ static inline void wi_philox_lanes(uint32_t first_lo, uint32_t first_hi, uint32_
     wi_philox_lanes32(first_lo, first_lo + 16, 1, first_hi, s0, s1, k0, k1, w0, w1, w2, w3);
 }
 #elif defined(__AVX2__)
-/* Four groups of 8 blocks in flight: one group's rounds form a dependency chain of
- * multiplies; interleaving independent groups hides its latency (as on AVX-512). */
-#define WI_PHILOX_LANES 32
-#define WI_PHILOX_GROUPS 4
+/* The other vector paths share one body (below) over these adapters: a vector of
+ * WI_VLANES 32-bit words, its few operations, and the 32x32->64 products. */
+#define WI_VLANES 8
+typedef __m256i wi_vec;
+static inline wi_vec wi_vset1(uint32_t x) { return _mm256_set1_epi32((int)x); }
+static inline wi_vec wi_vadd(wi_vec a, wi_vec b) { return _mm256_add_epi32(a, b); }
+static inline wi_vec wi_vxor(wi_vec a, wi_vec b) { return _mm256_xor_si256(a, b); }
+static inline wi_vec wi_viota(void) { return _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7); }
+static inline void wi_vstore(uint32_t *p, wi_vec a) { _mm256_store_si256((__m256i *)(void *)p, a); }
 /* high halves from mul_epu32 on even and (shifted) odd lanes; low halves with
  * one mullo (one uop on AMD Zen, two on Intel: as many as the shift and blend
  * it replaces) */
-static inline void wi_mulhilo8(__m256i a, __m256i m, __m256i *hi, __m256i *lo) {
+static inline void wi_mulhilo(wi_vec a, wi_vec m, wi_vec *hi, wi_vec *lo) {
     __m256i pe = _mm256_mul_epu32(a, m);
     __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(a, 32), m);
     *lo = _mm256_mullo_epi32(a, m);
     *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
 }
-
-/* blocks first .. first+31 (no carry into counter word 1) */
-static inline void wi_philox_lanes(uint32_t first_lo, uint32_t first_hi, uint32_t s0, uint32_t s1,
-                                   uint32_t k0, uint32_t k1, uint32_t *w0, uint32_t *w1,
-                                   uint32_t *w2, uint32_t *w3) {
-    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i m0 = _mm256_set1_epi32((int)WI_PHILOX_M0), m1 = _mm256_set1_epi32((int)WI_PHILOX_M1);
-    __m256i c0[WI_PHILOX_GROUPS], c1[WI_PHILOX_GROUPS], c2[WI_PHILOX_GROUPS], c3[WI_PHILOX_GROUPS];
-    const wi_philox_head ph = wi_philox_rounds01(first_hi, s0, s1, k0, k1);
-    const __m256i x0 = _mm256_set1_epi32((int)ph.x0), x1 = _mm256_set1_epi32((int)ph.x1);
-    const __m256i x2 = _mm256_set1_epi32((int)ph.x2);
-    for (int g = 0; g < WI_PHILOX_GROUPS; g++) {   /* rounds 0 and 1: one product each */
-        __m256i hi0, lo0, hi1, lo1;
-        wi_mulhilo8(_mm256_add_epi32(_mm256_set1_epi32((int)(first_lo + 8u * (uint32_t)g)), iota), m0, &hi0, &lo0);
-        wi_mulhilo8(_mm256_xor_si256(hi0, x2), m1, &hi1, &lo1);
-        c0[g] = _mm256_xor_si256(hi1, x0);
-        c1[g] = lo1;
-        c2[g] = _mm256_xor_si256(lo0, x1);
-        c3[g] = _mm256_set1_epi32((int)ph.w3);
-    }
-    for (int r = 2; r < 10; r++) {
-        __m256i kk0 = _mm256_set1_epi32((int)(k0 + (uint32_t)r * WI_PHILOX_W0));
-        __m256i kk1 = _mm256_set1_epi32((int)(k1 + (uint32_t)r * WI_PHILOX_W1));
-        for (int g = 0; g < WI_PHILOX_GROUPS; g++) {
-            __m256i hi0, lo0, hi1, lo1;
-            wi_mulhilo8(c0[g], m0, &hi0, &lo0);
-            wi_mulhilo8(c2[g], m1, &hi1, &lo1);
-            c0[g] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[g]), kk0);
-            c2[g] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[g]), kk1);
-            c1[g] = lo1;
-            c3[g] = lo0;
-        }
-    }
-    for (int g = 0; g < WI_PHILOX_GROUPS; g++) {
-        _mm256_store_si256((__m256i *)(w0 + 8 * g), c0[g]);
-        _mm256_store_si256((__m256i *)(w1 + 8 * g), c1[g]);
-        _mm256_store_si256((__m256i *)(w2 + 8 * g), c2[g]);
-        _mm256_store_si256((__m256i *)(w3 + 8 * g), c3[g]);
-    }
-}
 #elif defined(__SSE2__)
 /* The portable x86-64 variant: SSE2 is part of the baseline. pmuludq multiplies
  * the even lanes; the odd lanes are shifted down and multiplied likewise; and/or
  * put the halves back (SSE2 has no blend). */
-#define WI_PHILOX_LANES 16
-#define WI_PHILOX_GROUPS 4
-static inline void wi_mulhilo4(__m128i a, __m128i m, __m128i *hi, __m128i *lo) {
+#define WI_VLANES 4
+typedef __m128i wi_vec;
+static inline wi_vec wi_vset1(uint32_t x) { return _mm_set1_epi32((int)x); }
+static inline wi_vec wi_vadd(wi_vec a, wi_vec b) { return _mm_add_epi32(a, b); }
+static inline wi_vec wi_vxor(wi_vec a, wi_vec b) { return _mm_xor_si128(a, b); }
+static inline wi_vec wi_viota(void) { return _mm_setr_epi32(0, 1, 2, 3); }
+static inline void wi_vstore(uint32_t *p, wi_vec a) { _mm_store_si128((__m128i *)(void *)p, a); }
+static inline void wi_mulhilo(wi_vec a, wi_vec m, wi_vec *hi, wi_vec *lo) {
     const __m128i low32 = _mm_set_epi32(0, -1, 0, -1);
     __m128i pe = _mm_mul_epu32(a, m);
     __m128i po = _mm_mul_epu32(_mm_srli_epi64(a, 32), m);
     *lo = _mm_or_si128(_mm_and_si128(pe, low32), _mm_slli_epi64(po, 32));
     *hi = _mm_or_si128(_mm_srli_epi64(pe, 32), _mm_andnot_si128(low32, po));
 }
-
-static inline void wi_philox_lanes(uint32_t first_lo, uint32_t first_hi, uint32_t s0, uint32_t s1,
-                                   uint32_t k0, uint32_t k1, uint32_t *w0, uint32_t *w1,
-                                   uint32_t *w2, uint32_t *w3) {
-    const __m128i iota = _mm_setr_epi32(0, 1, 2, 3);
-    const __m128i m0 = _mm_set1_epi32((int)WI_PHILOX_M0), m1 = _mm_set1_epi32((int)WI_PHILOX_M1);
-    __m128i c0[WI_PHILOX_GROUPS], c1[WI_PHILOX_GROUPS], c2[WI_PHILOX_GROUPS], c3[WI_PHILOX_GROUPS];
-    const wi_philox_head ph = wi_philox_rounds01(first_hi, s0, s1, k0, k1);
-    const __m128i x0 = _mm_set1_epi32((int)ph.x0), x1 = _mm_set1_epi32((int)ph.x1), x2 = _mm_set1_epi32((int)ph.x2);
-    for (int g = 0; g < WI_PHILOX_GROUPS; g++) {   /* rounds 0 and 1: one product each */
-        __m128i hi0, lo0, hi1, lo1;
-        wi_mulhilo4(_mm_add_epi32(_mm_set1_epi32((int)(first_lo + 4u * (uint32_t)g)), iota), m0, &hi0, &lo0);
-        wi_mulhilo4(_mm_xor_si128(hi0, x2), m1, &hi1, &lo1);
-        c0[g] = _mm_xor_si128(hi1, x0);
-        c1[g] = lo1;
-        c2[g] = _mm_xor_si128(lo0, x1);
-        c3[g] = _mm_set1_epi32((int)ph.w3);
-    }
-    for (int r = 2; r < 10; r++) {
-        __m128i kk0 = _mm_set1_epi32((int)(k0 + (uint32_t)r * WI_PHILOX_W0));
-        __m128i kk1 = _mm_set1_epi32((int)(k1 + (uint32_t)r * WI_PHILOX_W1));
-        for (int g = 0; g < WI_PHILOX_GROUPS; g++) {
-            __m128i hi0, lo0, hi1, lo1;
-            wi_mulhilo4(c0[g], m0, &hi0, &lo0);
-            wi_mulhilo4(c2[g], m1, &hi1, &lo1);
-            c0[g] = _mm_xor_si128(_mm_xor_si128(hi1, c1[g]), kk0);
-            c2[g] = _mm_xor_si128(_mm_xor_si128(hi0, c3[g]), kk1);
-            c1[g] = lo1;
-            c3[g] = lo0;
-        }
-    }
-    for (int g = 0; g < WI_PHILOX_GROUPS; g++) {
-        _mm_store_si128((__m128i *)(w0 + 4 * g), c0[g]);
-        _mm_store_si128((__m128i *)(w1 + 4 * g), c1[g]);
-        _mm_store_si128((__m128i *)(w2 + 4 * g), c2[g]);
-        _mm_store_si128((__m128i *)(w3 + 4 * g), c3[g]);
-    }
-}
 #elif defined(__ARM_NEON) && defined(__aarch64__)
 /* The portable aarch64 variant: NEON is part of the baseline. vmull_u32 gives
  * the full 32x32->64 products of two lanes; uzp1/uzp2 collect low and high halves. */
-#define WI_PHILOX_LANES 16
-#define WI_PHILOX_GROUPS 4
-static inline void wi_mulhilo4(uint32x4_t a, uint32x4_t m, uint32x4_t *hi, uint32x4_t *lo) {
+#define WI_VLANES 4
+typedef uint32x4_t wi_vec;
+static inline wi_vec wi_vset1(uint32_t x) { return vdupq_n_u32(x); }
+static inline wi_vec wi_vadd(wi_vec a, wi_vec b) { return vaddq_u32(a, b); }
+static inline wi_vec wi_vxor(wi_vec a, wi_vec b) { return veorq_u32(a, b); }
+static inline wi_vec wi_viota(void) { const uint32_t i[4] = {0, 1, 2, 3}; return vld1q_u32(i); }
+static inline void wi_vstore(uint32_t *p, wi_vec a) { vst1q_u32(p, a); }
+static inline void wi_mulhilo(wi_vec a, wi_vec m, wi_vec *hi, wi_vec *lo) {
     uint32x4_t p01 = vreinterpretq_u32_u64(vmull_u32(vget_low_u32(a), vget_low_u32(m)));
     uint32x4_t p23 = vreinterpretq_u32_u64(vmull_high_u32(a, m));
     *lo = vuzp1q_u32(p01, p23);
     *hi = vuzp2q_u32(p01, p23);
 }
+#endif
 
+#ifdef WI_VLANES
+/* Four groups of WI_VLANES blocks in flight: one group's rounds form a dependency
+ * chain of multiplies; interleaving independent groups hides its latency (as on
+ * AVX-512). Rounds 0 and 1 take one product each (wi_philox_rounds01). */
+#define WI_PHILOX_GROUPS 4
+#define WI_PHILOX_LANES (WI_PHILOX_GROUPS * WI_VLANES)
+
+/* blocks first .. first+WI_PHILOX_LANES-1 (no carry into counter word 1) */
 static inline void wi_philox_lanes(uint32_t first_lo, uint32_t first_hi, uint32_t s0, uint32_t s1,
                                    uint32_t k0, uint32_t k1, uint32_t *w0, uint32_t *w1,
                                    uint32_t *w2, uint32_t *w3) {
-    const uint32_t iota_[4] = {0, 1, 2, 3};
-    const uint32x4_t iota = vld1q_u32(iota_);
-    const uint32x4_t m0 = vdupq_n_u32(WI_PHILOX_M0), m1 = vdupq_n_u32(WI_PHILOX_M1);
-    uint32x4_t c0[WI_PHILOX_GROUPS], c1[WI_PHILOX_GROUPS], c2[WI_PHILOX_GROUPS], c3[WI_PHILOX_GROUPS];
+    const wi_vec iota = wi_viota(), m0 = wi_vset1(WI_PHILOX_M0), m1 = wi_vset1(WI_PHILOX_M1);
     const wi_philox_head ph = wi_philox_rounds01(first_hi, s0, s1, k0, k1);
-    const uint32x4_t x0 = vdupq_n_u32(ph.x0), x1 = vdupq_n_u32(ph.x1), x2 = vdupq_n_u32(ph.x2);
-    for (int g = 0; g < WI_PHILOX_GROUPS; g++) {   /* rounds 0 and 1: one product each */
-        uint32x4_t hi0, lo0, hi1, lo1;
-        wi_mulhilo4(vaddq_u32(vdupq_n_u32(first_lo + 4u * (uint32_t)g), iota), m0, &hi0, &lo0);
-        wi_mulhilo4(veorq_u32(hi0, x2), m1, &hi1, &lo1);
-        c0[g] = veorq_u32(hi1, x0);
+    const wi_vec x0 = wi_vset1(ph.x0), x1 = wi_vset1(ph.x1), x2 = wi_vset1(ph.x2);
+    wi_vec c0[WI_PHILOX_GROUPS], c1[WI_PHILOX_GROUPS], c2[WI_PHILOX_GROUPS], c3[WI_PHILOX_GROUPS];
+    for (int g = 0; g < WI_PHILOX_GROUPS; g++) {
+        wi_vec hi0, lo0, hi1, lo1;
+        wi_mulhilo(wi_vadd(wi_vset1(first_lo + (uint32_t)(WI_VLANES * g)), iota), m0, &hi0, &lo0);
+        wi_mulhilo(wi_vxor(hi0, x2), m1, &hi1, &lo1);
+        c0[g] = wi_vxor(hi1, x0);
         c1[g] = lo1;
-        c2[g] = veorq_u32(lo0, x1);
-        c3[g] = vdupq_n_u32(ph.w3);
+        c2[g] = wi_vxor(lo0, x1);
+        c3[g] = wi_vset1(ph.w3);
     }
     for (int r = 2; r < 10; r++) {
-        uint32x4_t kk0 = vdupq_n_u32(k0 + (uint32_t)r * WI_PHILOX_W0);
-        uint32x4_t kk1 = vdupq_n_u32(k1 + (uint32_t)r * WI_PHILOX_W1);
+        wi_vec kk0 = wi_vset1(k0 + (uint32_t)r * WI_PHILOX_W0), kk1 = wi_vset1(k1 + (uint32_t)r * WI_PHILOX_W1);
         for (int g = 0; g < WI_PHILOX_GROUPS; g++) {
-            uint32x4_t hi0, lo0, hi1, lo1;
-            wi_mulhilo4(c0[g], m0, &hi0, &lo0);
-            wi_mulhilo4(c2[g], m1, &hi1, &lo1);
-            c0[g] = veorq_u32(veorq_u32(hi1, c1[g]), kk0);
-            c2[g] = veorq_u32(veorq_u32(hi0, c3[g]), kk1);
+            wi_vec hi0, lo0, hi1, lo1;
+            wi_mulhilo(c0[g], m0, &hi0, &lo0);
+            wi_mulhilo(c2[g], m1, &hi1, &lo1);
+            c0[g] = wi_vxor(wi_vxor(hi1, c1[g]), kk0);
+            c2[g] = wi_vxor(wi_vxor(hi0, c3[g]), kk1);
             c1[g] = lo1;
             c3[g] = lo0;
         }
     }
     for (int g = 0; g < WI_PHILOX_GROUPS; g++) {
-        vst1q_u32(w0 + 4 * g, c0[g]);
-        vst1q_u32(w1 + 4 * g, c1[g]);
-        vst1q_u32(w2 + 4 * g, c2[g]);
-        vst1q_u32(w3 + 4 * g, c3[g]);
+        wi_vstore(w0 + WI_VLANES * g, c0[g]);
+        wi_vstore(w1 + WI_VLANES * g, c1[g]);
+        wi_vstore(w2 + WI_VLANES * g, c2[g]);
+        wi_vstore(w3 + WI_VLANES * g, c3[g]);
     }
 }
 #endif
