@@ -69,41 +69,55 @@ static inline void gen_words(const wi_job *j, uint64_t tile, uint32_t w[4][NB], 
 #endif
 }
 
-/* quadrant (top 2 bits) and position within it -> cos, sin of 2 pi u.
- * The fraction f = (2 k + 1) 2^-24, k = bits 7..29 of w, reflects to 1 - f
- * where f > 1/2 (bit 29); the quarter sin/cos then swap where the reflection
- * and quadrant bit 30 differ, and take their signs from the quadrant. All of
- * this in integer ops on w: the same values as reflecting and negating floats. */
-static inline void turn_f32(uint32_t w, float *c, float *s) {
-    uint32_t refl = (uint32_t)((int32_t)(w << 2) >> 31);     /* all ones where f > 1/2 */
-    /* 2 k' + 1 with k' = k, or 2^23 - 1 - k reflected (x = 1 - f), as the
-     * mantissa of a float in [1/2, 1): x = that - 1/2 exactly, in (0, 1/2) */
-    uint32_t xi = (((w >> 6) ^ refl) & 0x7ffffeu) | 0x3f000001u;
-    float x = wi_bits_f32(xi) - 0.5f;
-    float s0, c0;
-    wi_sincos_quarter_f32(x, &s0, &c0);
-    /* swap where bits 29 and 30 differ: that difference as a sign (blendv's mask) */
-    int32_t swap = (int32_t)((w << 1) ^ (w << 2));
-    float a = swap < 0 ? s0 : c0, b = swap < 0 ? c0 : s0;
-    *c = wi_bits_f32(wi_f32_bits(a) ^ ((w ^ (w << 1)) & 0x80000000u));   /* negative in quadrants 1, 2 */
-    *s = wi_bits_f32(wi_f32_bits(b) ^ (w & 0x80000000u));                /* negative in quadrants 2, 3 */
+/* quadrant (top 2 bits) and position within it -> cos, sin of 2 pi u, for n
+ * words at a time (WI_EACH). The fraction f = (2 k + 1) 2^-24, k = bits 7..29
+ * of w, reflects to 1 - f where f > 1/2 (bit 29); the quarter sin/cos then swap
+ * where the reflection and quadrant bit 30 differ, and take their signs from the
+ * quadrant. All of this in integer ops on w: the same values as reflecting and
+ * negating floats. */
+WI_ILP_FN void turn_f32_n(int n, const uint32_t *w, float *c, float *s) {
+    float x[WI_ILP], s0[WI_ILP], c0[WI_ILP];
+    WI_EACH(k, n) {
+        uint32_t refl = (uint32_t)((int32_t)(w[k] << 2) >> 31);   /* all ones where f > 1/2 */
+        /* 2 k' + 1 with k' = k, or 2^23 - 1 - k reflected (x = 1 - f), as the
+         * mantissa of a float in [1/2, 1): x = that - 1/2 exactly, in (0, 1/2) */
+        uint32_t xi = (((w[k] >> 6) ^ refl) & 0x7ffffeu) | 0x3f000001u;
+        x[k] = wi_bits_f32(xi) - 0.5f;
+    }
+    wi_sincos_quarter_f32_n(n, x, s0, c0);
+    WI_EACH(k, n) {
+        /* swap where bits 29 and 30 differ: that difference as a sign (blendv's mask) */
+        int32_t swap = (int32_t)((w[k] << 1) ^ (w[k] << 2));
+        float a = swap < 0 ? s0[k] : c0[k], b = swap < 0 ? c0[k] : s0[k];
+        c[k] = wi_bits_f32(wi_f32_bits(a) ^ ((w[k] ^ (w[k] << 1)) & 0x80000000u));   /* negative in quadrants 1, 2 */
+        s[k] = wi_bits_f32(wi_f32_bits(b) ^ (w[k] & 0x80000000u));                   /* negative in quadrants 2, 3 */
+    }
 }
+
+static inline void turn_f32(uint32_t w, float *c, float *s) { turn_f32_n(1, &w, c, s); }
 
 /* The quadrant's swap and signs in integer ops on the bits (as turn_f32), which
  * also vectorize under SSE2 (no 64-bit compare there): the same values as
  * swapping and negating the doubles. */
-static inline void turn_f64(uint64_t w, double *c, double *s) {
-    double f = wi_u52_to_f64((w >> 10) & 0xfffffffffffffull) * 0x1p-52;  /* [0, 1) exact */
-    int refl = f > 0.5;
-    double x = refl ? 1.0 - f : f;
-    double s0, c0;
-    wi_sincos_quarter(x, &s0, &c0);
-    uint64_t ss = wi_f64_bits(refl ? c0 : s0), cc = wi_f64_bits(refl ? s0 : c0);
-    uint64_t swap = (ss ^ cc) & (0 - ((w >> 62) & 1u));             /* swap in quadrants 1, 3 */
-    uint64_t a = cc ^ swap, b = ss ^ swap;
-    *c = wi_bits_f64(a ^ ((w ^ (w << 1)) & 0x8000000000000000ull));   /* negative in quadrants 1, 2 */
-    *s = wi_bits_f64(b ^ (w & 0x8000000000000000ull));                /* negative in quadrants 2, 3 */
+WI_ILP_FN void turn_f64_n(int n, const uint64_t *w, double *c, double *s) {
+    double x[WI_ILP], s0[WI_ILP], c0[WI_ILP];
+    int refl[WI_ILP];
+    WI_EACH(k, n) {
+        double f = wi_u52_to_f64((w[k] >> 10) & 0xfffffffffffffull) * 0x1p-52;  /* [0, 1) exact */
+        refl[k] = f > 0.5;
+        x[k] = refl[k] ? 1.0 - f : f;
+    }
+    wi_sincos_quarter_n(n, x, s0, c0);
+    WI_EACH(k, n) {
+        uint64_t ss = wi_f64_bits(refl[k] ? c0[k] : s0[k]), cc = wi_f64_bits(refl[k] ? s0[k] : c0[k]);
+        uint64_t swap = (ss ^ cc) & (0 - ((w[k] >> 62) & 1u));           /* swap in quadrants 1, 3 */
+        uint64_t a = cc ^ swap, b = ss ^ swap;
+        c[k] = wi_bits_f64(a ^ ((w[k] ^ (w[k] << 1)) & 0x8000000000000000ull));   /* negative in quadrants 1, 2 */
+        s[k] = wi_bits_f64(b ^ (w[k] & 0x8000000000000000ull));                   /* negative in quadrants 2, 3 */
+    }
 }
+
+static inline void turn_f64(uint64_t w, double *c, double *s) { turn_f64_n(1, &w, c, s); }
 
 static inline uint64_t join64(uint32_t lo, uint32_t hi) { return (uint64_t)lo | ((uint64_t)hi << 32); }
 
@@ -126,7 +140,8 @@ static inline void normal32(const wi_job *j, uint32_t w[4][NB], float *v, const 
      * (division, polynomial, square root, products) that the out-of-order
      * window overlapped only about twice; the three shorter chains run 13%
      * faster (AVX2, Zen 3). The cosine and sine slots of v carry the partial
-     * results between passes. */
+     * results between passes. The angles' polynomials, the longest chain left,
+     * run WI_ILP elements side by side (wi_math.h): 5% faster again. */
     for (int h = 0; h < 4; h += 2)
         for (int b = 0; b < NB; b++) {
             /* u1 = fl32(w | 1) 2^-32 in (0, 1): the top words, which round to
@@ -138,13 +153,20 @@ static inline void normal32(const wi_job *j, uint32_t w[4][NB], float *v, const 
     for (int h = 0; h < 4; h += 2)
         for (int b = 0; b < NB; b++)
             v[h * NB + b] = wi_neg2logf_poly(v[h * NB + b], v[(h + 1) * NB + b]);
+    enum { G = NB / WI_ILP };   /* the angles WI_ILP at a time: b = g + k G */
     for (int h = 0; h < 4; h += 2)
-        for (int b = 0; b < NB; b++) {
-            float sh = split_mean && (b & 1) ? sh1 : sh0;
-            float r = __builtin_sqrtf(v[h * NB + b]), c, s;
-            turn_f32(w[h + 1][b], &c, &s);
-            v[h * NB + b] = sh + sc * (r * c);
-            v[(h + 1) * NB + b] = sh + sc * (r * s);
+        for (int g = 0; g < G; g++) {
+            uint32_t wa[WI_ILP];
+            float c[WI_ILP], s[WI_ILP];
+            WI_EACH(k, WI_ILP) wa[k] = w[h + 1][g + k * G];
+            turn_f32_n(WI_ILP, wa, c, s);
+            WI_EACH(k, WI_ILP) {
+                int b = g + k * G;
+                float sh = split_mean && (b & 1) ? sh1 : sh0;
+                float r = __builtin_sqrtf(v[h * NB + b]);
+                v[h * NB + b] = sh + sc * (r * c[k]);
+                v[(h + 1) * NB + b] = sh + sc * (r * s[k]);
+            }
         }
 }
 
@@ -189,8 +211,8 @@ static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const
     double sc = j->scale, sh0 = j->shift, sh1 = j->shift_odd;
     /* four passes, as normal32 (shorter dependency chains, the same operations):
      * the log's reduction, the two halves of its series (12 Horner steps in one
-     * chain otherwise), then the root and the angles; v[b], v[NB + b] and `head`
-     * carry the partial results */
+     * chain otherwise), then the root and the angles (WI_ILP side by side:
+     * 4.5% faster); v[b], v[NB + b] and `head` carry the partial results */
     for (int b = 0; b < NB; b++) {
         /* (0, 1); converted exactly without a 64-bit integer convert (none on AVX2) */
         double u1 = wi_u53_to_f64((join64(w[0][b], w[1][b]) >> 11) | 1u) * 0x1p-53;
@@ -199,13 +221,19 @@ static inline void normal64(const wi_job *j, uint32_t w[4][NB], double *v, const
     double head[NB] __attribute__((aligned(64)));
     for (int b = 0; b < NB; b++) head[b] = wi_log_series_head(v[b] * v[b]);
     for (int b = 0; b < NB; b++) v[b] = -2.0 * wi_log_series_tail(v[b], v[NB + b], v[b] * v[b], head[b]);
-    for (int b = 0; b < NB; b++) {
-        double sh = split_mean && (b & 1) ? sh1 : sh0;
-        double r = __builtin_sqrt(v[b]);
-        double c, s;
-        turn_f64(join64(w[2][b], w[3][b]), &c, &s);
-        v[b] = sh + sc * (r * c);
-        v[NB + b] = sh + sc * (r * s);
+    enum { G = NB / WI_ILP };   /* b = g + k G, as normal32 */
+    for (int g = 0; g < G; g++) {
+        uint64_t wa[WI_ILP];
+        double c[WI_ILP], s[WI_ILP];
+        WI_EACH(k, WI_ILP) wa[k] = join64(w[2][g + k * G], w[3][g + k * G]);
+        turn_f64_n(WI_ILP, wa, c, s);
+        WI_EACH(k, WI_ILP) {
+            int b = g + k * G;
+            double sh = split_mean && (b & 1) ? sh1 : sh0;
+            double r = __builtin_sqrt(v[b]);
+            v[b] = sh + sc * (r * c[k]);
+            v[NB + b] = sh + sc * (r * s[k]);
+        }
     }
 }
 

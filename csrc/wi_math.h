@@ -13,6 +13,19 @@ static inline float wi_bits_f32(uint32_t b) { float x; memcpy(&x, &b, 4); return
 static inline uint64_t wi_f64_bits(double x) { uint64_t b; memcpy(&b, &x, 8); return b; }
 static inline double wi_bits_f64(uint64_t b) { double x; memcpy(&x, &b, 8); return x; }
 
+/* Interleaved evaluation (the *_n functions): n <= WI_ILP independent elements
+ * go through each step together before the next step. A tile loop hands them
+ * elements b, b + NB/n, ... (each stream contiguous in b, so the loop still
+ * vectorizes), and the out-of-order window then sees n short dependency chains
+ * side by side instead of one long one. Per element the operations and their
+ * order are unchanged, so are the bits. The loops must unroll fully before
+ * vectorization (the pragma): a loop left rolled stops the tile loop from
+ * vectorizing. */
+#define WI_ILP 4   /* at most 16: the pragma below unrolls that far */
+#define WI_EACH(k, n) _Pragma("GCC unroll 16") for (int k = 0; k < (n); k++)
+/* ... and their callers' loops vectorize only if they are inlined whole */
+#define WI_ILP_FN static inline __attribute__((always_inline))
+
 /* An integer below 2^52 as a double, exactly: its bits under the exponent of
  * 2^52, minus 2^52 (vectorizes where there is no 64-bit integer conversion). */
 static inline double wi_u52_to_f64(uint64_t x) { return wi_bits_f64(x | 0x4330000000000000ull) - 0x1p52; }
@@ -134,39 +147,31 @@ static inline double wi_log1p(double y) {
  * tuned an ulp at a time against all 2^22 angles the normal uses. Max error over
  * those: sin 1.61 ulp (degree 7), cos 1.57 ulp (degree 6); the Taylor form in
  * t = fl(x pi/2) that this replaced: 1.94 and 1.80. */
-static inline void wi_sincos_quarter_f32(float x, float *s, float *c) {
-    float z = x * x;
-    float ps = -0x1.2d9310p-8f;
-    ps = ps * z + 0x1.465e92p-4f;
-    ps = ps * z - 0x1.4abbc6p-1f;
-    ps = ps * z + 0x1.921fb6p+0f;
-    *s = x * ps;
-    float pc = -0x1.4e845cp-6f;
-    pc = pc * z + 0x1.03b080p-2f;
-    pc = pc * z - 0x1.3bd39cp+0f;
-    *c = 1.0f + z * pc;
+WI_ILP_FN void wi_sincos_quarter_f32_n(int n, const float *x, float *s, float *c) {
+    float z[WI_ILP], ps[WI_ILP], pc[WI_ILP];
+    WI_EACH(k, n) { z[k] = x[k] * x[k]; ps[k] = -0x1.2d9310p-8f; pc[k] = -0x1.4e845cp-6f; }
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] + 0x1.465e92p-4f; pc[k] = pc[k] * z[k] + 0x1.03b080p-2f; }
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] - 0x1.4abbc6p-1f; pc[k] = pc[k] * z[k] - 0x1.3bd39cp+0f; }
+    WI_EACH(k, n) ps[k] = ps[k] * z[k] + 0x1.921fb6p+0f;
+    WI_EACH(k, n) { s[k] = x[k] * ps[k]; c[k] = 1.0f + z[k] * pc[k]; }
 }
 
-static inline void wi_sincos_quarter(double x, double *s, double *c) {
-    double t = x * 1.57079632679489661923;
-    double z = t * t;
-    double ps = 1.0 / 355687428096000.0;           /* 1/17! */
-    ps = ps * z - 1.0 / 1307674368000.0;           /* 1/15! */
-    ps = ps * z + 1.0 / 6227020800.0;              /* 1/13! */
-    ps = ps * z - 1.0 / 39916800.0;                /* 1/11! */
-    ps = ps * z + 1.0 / 362880.0;
-    ps = ps * z - 1.0 / 5040.0;
-    ps = ps * z + 1.0 / 120.0;
-    ps = ps * z - 1.0 / 6.0;
-    *s = t + t * z * ps;
-    double pc = -1.0 / 6402373705728000.0;         /* 1/18! */
-    pc = pc * z + 1.0 / 20922789888000.0;          /* 1/16! */
-    pc = pc * z - 1.0 / 87178291200.0;             /* 1/14! */
-    pc = pc * z + 1.0 / 479001600.0;               /* 1/12! */
-    pc = pc * z - 1.0 / 3628800.0;
-    pc = pc * z + 1.0 / 40320.0;
-    pc = pc * z - 1.0 / 720.0;
-    pc = pc * z + 1.0 / 24.0;
-    *c = 1.0 - 0.5 * z + z * z * pc;
+static inline void wi_sincos_quarter_f32(float x, float *s, float *c) { wi_sincos_quarter_f32_n(1, &x, s, c); }
+
+/* float64: the Taylor series of sin and cos of t = fl(x pi/2) */
+WI_ILP_FN void wi_sincos_quarter_n(int n, const double *x, double *s, double *c) {
+    double t[WI_ILP], z[WI_ILP], ps[WI_ILP], pc[WI_ILP];
+    WI_EACH(k, n) { t[k] = x[k] * 1.57079632679489661923; z[k] = t[k] * t[k]; }
+    WI_EACH(k, n) { ps[k] = 1.0 / 355687428096000.0; pc[k] = -1.0 / 6402373705728000.0; }   /* 1/17!, 1/18! */
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] - 1.0 / 1307674368000.0; pc[k] = pc[k] * z[k] + 1.0 / 20922789888000.0; }
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] + 1.0 / 6227020800.0; pc[k] = pc[k] * z[k] - 1.0 / 87178291200.0; }
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] - 1.0 / 39916800.0; pc[k] = pc[k] * z[k] + 1.0 / 479001600.0; }
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] + 1.0 / 362880.0; pc[k] = pc[k] * z[k] - 1.0 / 3628800.0; }
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] - 1.0 / 5040.0; pc[k] = pc[k] * z[k] + 1.0 / 40320.0; }
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] + 1.0 / 120.0; pc[k] = pc[k] * z[k] - 1.0 / 720.0; }
+    WI_EACH(k, n) { ps[k] = ps[k] * z[k] - 1.0 / 6.0; pc[k] = pc[k] * z[k] + 1.0 / 24.0; }
+    WI_EACH(k, n) { s[k] = t[k] + t[k] * z[k] * ps[k]; c[k] = 1.0 - 0.5 * z[k] + z[k] * z[k] * pc[k]; }
 }
+
+static inline void wi_sincos_quarter(double x, double *s, double *c) { wi_sincos_quarter_n(1, &x, s, c); }
 #endif
