@@ -4,10 +4,10 @@
  * the odd lanes shifted down, then blends high and low halves back; AVX-512
  * keeps one word per 64-bit lane instead. Both take about half the
  * instructions of what the compiler derives from the scalar code. Integer
- * arithmetic only, so the words equal the scalar ones exactly. The AVX2 and
- * portable variants take rounds 0 and 1 from wi_philox_rounds01 (one vector
- * product a round instead of two: 8% off uniform_ on AVX2); the AVX-512 variant
- * does not yet, as it could not be run where that was written.
+ * arithmetic only, so the words equal the scalar ones exactly. Every variant
+ * takes rounds 0 and 1 from wi_philox_rounds01 (one vector product a round
+ * instead of two: 8% off uniform_ on AVX2; on AVX-512 checked for its bits under
+ * SIMDe, scripts/cross_check.sh avx512-simde, but not yet timed).
  * Included by fill_kernels.c only when compiled with the matching -m flags. */
 #ifndef WI_PHILOX_SIMD_H
 #define WI_PHILOX_SIMD_H
@@ -24,9 +24,10 @@
  * rounds; mul_epu32 reads only the low halves, and the final permute keeps only
  * the low halves of two such vectors. */
 #define WI_PHILOX_GROUPS 4   /* groups of 8 blocks in flight: enough to hide the multiply latency */
+/* rounds 2-9; rounds 0 and 1 are done by the caller (wi_philox_rounds01) */
 static inline void wi_philox8xG(__m512i c[WI_PHILOX_GROUPS][4], uint32_t k0, uint32_t k1) {
     const __m512i m0 = _mm512_set1_epi64(WI_PHILOX_M0), m1 = _mm512_set1_epi64(WI_PHILOX_M1);
-    for (int r = 0; r < 10; r++) {
+    for (int r = 2; r < 10; r++) {
         __m512i kk0 = _mm512_set1_epi64(k0 + (uint32_t)r * WI_PHILOX_W0);
         __m512i kk1 = _mm512_set1_epi64(k1 + (uint32_t)r * WI_PHILOX_W1);
         for (int g = 0; g < WI_PHILOX_GROUPS; g++) {
@@ -40,19 +41,31 @@ static inline void wi_philox8xG(__m512i c[WI_PHILOX_GROUPS][4], uint32_t k0, uin
 }
 
 /* 32 blocks: w[h][0..15] from blocks first_a + step i, w[h][16..31] from
- * first_b + step i, i = 0..15 (no carry into counter word 1) */
+ * first_b + step i, i = 0..15 (no carry into counter word 1). Counter words 1-3
+ * are the same in all of them: rounds 0 and 1 take one product each, as on the
+ * other vector paths (philox.h: wi_philox_rounds01). */
 static inline void wi_philox_lanes32(uint32_t first_a, uint32_t first_b, uint32_t step, uint32_t first_hi,
                                      uint32_t s0, uint32_t s1, uint32_t k0, uint32_t k1, uint32_t *w0,
                                      uint32_t *w1, uint32_t *w2, uint32_t *w3) {
     const __m512i iota = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7);
     const __m512i low_halves = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i m0 = _mm512_set1_epi64(WI_PHILOX_M0), m1 = _mm512_set1_epi64(WI_PHILOX_M1);
     const __m512i st = _mm512_set1_epi64(step), lanes = _mm512_mul_epu32(iota, st);
     const __m512i eight = _mm512_slli_epi64(st, 3);
-    __m512i hi = _mm512_set1_epi64(first_hi), v0 = _mm512_set1_epi64(s0), v1 = _mm512_set1_epi64(s1);
+    const wi_philox_head ph = wi_philox_rounds01(first_hi, s0, s1, k0, k1);
+    const __m512i x0 = _mm512_set1_epi64(ph.x0), x1 = _mm512_set1_epi64(ph.x1), x2 = _mm512_set1_epi64(ph.x2);
     __m512i la = _mm512_add_epi64(_mm512_set1_epi64(first_a), lanes);
     __m512i lb = _mm512_add_epi64(_mm512_set1_epi64(first_b), lanes);
-    __m512i c[WI_PHILOX_GROUPS][4] = {{la, hi, v0, v1}, {_mm512_add_epi64(la, eight), hi, v0, v1},
-                                      {lb, hi, v0, v1}, {_mm512_add_epi64(lb, eight), hi, v0, v1}};
+    const __m512i first[WI_PHILOX_GROUPS] = {la, _mm512_add_epi64(la, eight), lb, _mm512_add_epi64(lb, eight)};
+    __m512i c[WI_PHILOX_GROUPS][4];
+    for (int g = 0; g < WI_PHILOX_GROUPS; g++) {   /* the words after round 1 */
+        __m512i p0 = _mm512_mul_epu32(first[g], m0);                              /* hi0, lo0 */
+        __m512i p1 = _mm512_mul_epu32(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), x2), m1);   /* hi1, lo1 */
+        c[g][0] = _mm512_xor_si512(_mm512_srli_epi64(p1, 32), x0);
+        c[g][1] = p1;
+        c[g][2] = _mm512_xor_si512(p0, x1);
+        c[g][3] = _mm512_set1_epi64(ph.w3);
+    }
     wi_philox8xG(c, k0, k1);
     uint32_t *w[4] = {w0, w1, w2, w3};
     for (int h = 0; h < 4; h++) {

@@ -1,7 +1,9 @@
 """Portability beyond x86, proven: the C core cross-compiled for aarch64 (Debian's
 gcc-aarch64-linux-gnu) runs a driver of the golden cases under qemu-user and must give
 the bits x86 gives (scripts/cross_check.sh); the native driver's bits are the frozen
-golden values of the Python API. Skips where the tools are not installed."""
+golden values of the Python API. The same script also runs the AVX-512 code paths
+(Philox, the bfloat16 split order, the GEMM tiles) on any x86-64, their intrinsics in
+SIMDe's portable C (Debian's libsimde-dev). Skips where the tools are not installed."""
 import hashlib
 import os
 import shutil
@@ -28,6 +30,25 @@ def cross(tmp_path_factory):
                        env={**os.environ, "WI_STREAM": str(stream_id(STREAM))})
     assert r.returncode in (0, 1), r.stderr
     return out, {line.split(": ", 1)[1] for line in r.stdout.splitlines() if line.startswith("differs: ")}
+
+
+@pytest.fixture(scope="module")
+def avx512_simde(tmp_path_factory):
+    if not (os.path.exists("/usr/include/simde/x86/avx512.h") and shutil.which("gcc")
+            and os.uname().machine == "x86_64"):
+        pytest.skip("needs gcc and SIMDe (Debian: libsimde-dev) on x86-64")
+    out = tmp_path_factory.mktemp("avx512-simde")
+    r = subprocess.run([SCRIPT, "avx512-simde", str(out)], capture_output=True, text=True, timeout=600,
+                       env={**os.environ, "WI_STREAM": str(stream_id(STREAM))})
+    assert r.returncode in (0, 1), r.stderr
+    return out, [line for line in r.stdout.splitlines() if line.startswith("differs: ")]
+
+
+def test_avx512_code_paths_give_the_same_bits(avx512_simde):
+    """Every fill case and both orthogonal matrices, through the AVX-512 intrinsics."""
+    out, differing = avx512_simde
+    assert differing == []
+    assert len(list((out / "avx512-simde").glob("*.bin"))) == 26
 
 
 def test_fills_are_the_same_bits_on_aarch64(cross):
