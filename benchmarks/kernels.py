@@ -2,6 +2,7 @@
 and for the regression gate (benchmarks/release.py), which runs it against two builds.
 
     python benchmarks/kernels.py [--quick] [--json PATH]
+    python benchmarks/kernels.py --serve [--quick]     # the gate's worker (see serve)
 
 Uses only the public API that every release since 0.1.0 has (uniform_, normal_,
 trunc_normal_, orthogonal_, create_checkpoint), so one script times any of them.
@@ -67,6 +68,42 @@ def kernels(quick: bool, tmp: str) -> dict:
     return out
 
 
+def timings(fn, reps: int) -> list:
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def identity() -> dict:
+    return {"weightinit": wi.__version__, "module": wi.__file__, "simd_path": wi.simd_path()}
+
+
+def serve(quick: bool) -> int:
+    """The gate's worker (release.py gate): says who it is and which kernels it has,
+    then for each line "KERNEL REPS" on stdin times that kernel REPS times (after one
+    warm-up run the first time) and answers {"min_s": ...}. Two workers, one per
+    build, answered in turn, put the two builds' timings of a kernel seconds apart:
+    under the same load."""
+    tmp = tempfile.mkdtemp(prefix="wi-kernels-", dir=os.environ.get("WEIGHTINIT_BENCH_DIR"))
+    try:
+        ks = kernels(quick, tmp)
+        print(json.dumps({**identity(), "kernels": list(ks)}), flush=True)
+        warm = set()
+        for line in sys.stdin:
+            name, reps = line.split()
+            fn = ks[name][0]
+            if name not in warm:
+                fn()
+                warm.add(name)
+            print(json.dumps({"min_s": min(timings(fn, int(reps)))}), flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
 def time_all(quick: bool, reps: int) -> dict:
     results = {}
     tmp = tempfile.mkdtemp(prefix="wi-kernels-", dir=os.environ.get("WEIGHTINIT_BENCH_DIR"))
@@ -74,11 +111,7 @@ def time_all(quick: bool, reps: int) -> dict:
     try:
         for name, (fn, amount, unit) in ks.items():
             fn()
-            times = []
-            for _ in range(reps):
-                t0 = time.perf_counter()
-                fn()
-                times.append(time.perf_counter() - t0)
+            times = timings(fn, reps)
             results[name] = {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
                              "reps": reps, "amount": amount, "unit": unit,
                              "rate": amount / statistics.median(times)}
@@ -92,9 +125,11 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     ap.add_argument("--reps", type=int, default=5)
     ap.add_argument("--json", metavar="PATH", help="write the results as JSON ('-': stdout)")
+    ap.add_argument("--serve", action="store_true", help="time kernels on request (the release gate's worker)")
     args = ap.parse_args(argv)
-    res = {"weightinit": wi.__version__, "module": wi.__file__, "simd_path": wi.simd_path(),
-           "kernels": time_all(args.quick, args.reps)}
+    if args.serve:
+        return serve(args.quick)
+    res = {**identity(), "kernels": time_all(args.quick, args.reps)}
     if args.json == "-":
         json.dump(res, sys.stdout)
         return 0

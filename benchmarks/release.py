@@ -12,9 +12,11 @@ torch against the memory-write ceiling) and the pytest-benchmark cases
 
 gate builds the last release recorded for this CPU class (its commit, in a temporary
 git worktree) and the working tree, then runs the kernel set on both in paired,
-interleaved rounds (A B, B A, ...): machines are noisy, so each round keeps the
-fastest of three runs per kernel and the gate compares the per-round ratios (median
-and range), not single timings. A kernel whose median ratio is more
+interleaved rounds: one worker process per build (kernels.py --serve), asked in turn
+kernel by kernel (A B, then B A for the next), so that the two timings of a pair are
+seconds apart and see the same load on a shared machine. Each timing is the fastest
+of three runs, and the gate compares the per-round ratios (median and range), not
+single timings. A kernel whose median ratio is more
 than --threshold slower is reported with its round-by-round evidence, and the gate
 exits 1. See docs/releasing.md.
 """
@@ -276,14 +278,37 @@ def _isolated(site: str) -> tuple:
     return ["-S"], {"PYTHONPATH": os.pathsep.join([site] + site_module.getsitepackages())}
 
 
-def _time_build(site: str, quick: bool, env: dict) -> dict:
-    flags, penv = _isolated(site)
-    r = _run([sys.executable, *flags, KERNELS, "--json", "-", "--reps", "3"] + (["--quick"] if quick else []),
-             {**penv, **env}, cwd=tempfile.gettempdir())
-    res = json.loads(r.stdout)
-    if not os.path.realpath(res["module"]).startswith(os.path.realpath(site)):
-        raise SystemExit(f"release gate: timed {res['module']}, not the build in {site}")
-    return {k: v["min_s"] for k, v in res["kernels"].items()}
+class _Worker:
+    """kernels.py --serve importing weightinit from `site` only: times one kernel at
+    a time on request, so that the gate can alternate two builds kernel by kernel."""
+
+    def __init__(self, site: str, quick: bool, env: dict):
+        flags, penv = _isolated(site)
+        self.proc = subprocess.Popen([sys.executable, *flags, KERNELS, "--serve"] + (["--quick"] if quick else []),
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, **penv, **env}, cwd=tempfile.gettempdir())
+        hello = self._answer()
+        if not os.path.realpath(hello["module"]).startswith(os.path.realpath(site)):
+            self.close()
+            raise SystemExit(f"release gate: timed {hello['module']}, not the build in {site}")
+        self.kernels = hello["kernels"]
+
+    def _answer(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"release gate: a kernel worker stopped (exit status {self.proc.wait()})")
+        return json.loads(line)
+
+    def time(self, kernel: str, reps: int = 3) -> float:
+        """the fastest of `reps` runs, seconds"""
+        self.proc.stdin.write(f"{kernel} {reps}\n")
+        self.proc.stdin.flush()
+        return self._answer()["min_s"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
 
 
 def gate(threshold: float, n_rounds: int, quick: bool, against: str | None, tree_env: list) -> int:
@@ -307,13 +332,22 @@ def gate(threshold: float, n_rounds: int, quick: bool, against: str | None, tree
         finally:
             _run(["git", "worktree", "remove", "--force", src])
         _build(ROOT, os.path.join(tmp, "tree"))
-        rounds = []
-        for i in range(n_rounds):
-            order = ["release", "tree"] if i % 2 == 0 else ["tree", "release"]
-            got = {side: _time_build(os.path.join(tmp, side), quick, extra if side == "tree" else {})
-                   for side in order}
-            rounds.append({k: (got["release"][k], got["tree"][k]) for k in got["release"] if k in got["tree"]})
-            print(f"round {i + 1}/{n_rounds} done ({' then '.join(order)})", flush=True)
+        workers = {}
+        try:
+            for side in ("release", "tree"):
+                workers[side] = _Worker(os.path.join(tmp, side), quick, extra if side == "tree" else {})
+            names = [k for k in workers["release"].kernels if k in workers["tree"].kernels]
+            rounds = []
+            for i in range(n_rounds):
+                got = {"release": {}, "tree": {}}
+                for j, name in enumerate(names):   # the two builds seconds apart, in alternating order
+                    for side in (("release", "tree") if (i + j) % 2 == 0 else ("tree", "release")):
+                        got[side][name] = workers[side].time(name)
+                rounds.append({k: (got["release"][k], got["tree"][k]) for k in names})
+                print(f"round {i + 1}/{n_rounds} done", flush=True)
+        finally:
+            for w in workers.values():
+                w.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     rows = compare_rounds(rounds, threshold)

@@ -30,20 +30,16 @@ static inline void wi_emu_mask_storeu_epi16(void *p, __mmask32 k, simde__m512i a
 
 /* SIMDe's portable fmadd computes a * b + c with two roundings; the instruction
  * rounds once, as fma() does */
-static inline simde__m512 wi_emu_fmadd_ps(simde__m512 a, simde__m512 b, simde__m512 c) {
-    float x[16], y[16], z[16];
-    memcpy(x, &a, 64); memcpy(y, &b, 64); memcpy(z, &c, 64);
-    for (int i = 0; i < 16; i++) x[i] = fmaf(x[i], y[i], z[i]);
-    memcpy(&a, x, 64);
-    return a;
-}
-static inline simde__m512d wi_emu_fmadd_pd(simde__m512d a, simde__m512d b, simde__m512d c) {
-    double x[8], y[8], z[8];
-    memcpy(x, &a, 64); memcpy(y, &b, 64); memcpy(z, &c, 64);
-    for (int i = 0; i < 8; i++) x[i] = fma(x[i], y[i], z[i]);
-    memcpy(&a, x, 64);
-    return a;
-}
+#define WI_EMU_FMADD(sfx, V, T, LANES, FMA)                                     \
+    static inline V wi_emu_fmadd_##sfx(V a, V b, V c) {                         \
+        T x[LANES], y[LANES], z[LANES];                                         \
+        memcpy(x, &a, 64); memcpy(y, &b, 64); memcpy(z, &c, 64);                \
+        for (int i = 0; i < LANES; i++) x[i] = FMA(x[i], y[i], z[i]);           \
+        memcpy(&a, x, 64);                                                      \
+        return a;                                                               \
+    }
+WI_EMU_FMADD(ps, simde__m512, float, 16, fmaf)
+WI_EMU_FMADD(pd, simde__m512d, double, 8, fma)
 #undef _mm512_fmadd_ps
 #undef _mm512_fmadd_pd
 #define _mm512_fmadd_ps(a, b, c) wi_emu_fmadd_ps((a), (b), (c))
