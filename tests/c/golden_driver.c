@@ -6,7 +6,9 @@
  * Cases: uniform(-0.5, 2), normal(0.1, 0.02), trunc_normal(0, 1, -2, 2) in float64,
  * float32, float16 and bfloat16, each with 1 and 3 threads (the same bits by the
  * stream contract), and Haar orthogonal 70x50 in float64 and float32 (seed SEED + 1,
- * stream 0). Exit status 1 on any error. */
+ * stream 0); then normal in float32 and bfloat16 on LARGE elements, 3 threads: over
+ * 1 MiB, where the kernels write with non-temporal stores. Exit status 1 on any
+ * error. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +35,32 @@ static int write_file(const char *dir, const char *name, const void *data, size_
     return fclose(f) != 0;
 }
 
+static const double PARAMS[3][4] = {{-0.5, 2.0, 0, 0}, {0.1, 0.02, 0, 0}, {0.0, 1.0, -2.0, 2.0}};
+
+/* one fill into buf, written to DIR/NAME.bin; nonzero on any error */
+static int fill_case(const char *dir, const char *name, void *buf, uint64_t n, uint64_t offset, uint64_t seed,
+                     uint64_t stream, int dt, int dist, int threads)
+{
+    wi_fill_request req;
+    memset(&req, 0, sizeof req);
+    req.out = buf;
+    req.n = n;
+    req.offset = offset;
+    req.seed = seed;
+    req.stream = stream;
+    req.dtype = (wi_dtype)dt;
+    req.dist = (wi_dist)dist;
+    memcpy(req.params, PARAMS[dist], sizeof req.params);
+    req.threads = threads;
+    req.isa = WI_ISA_AUTO;
+    int rc = wi_fill(&req);
+    if (rc != WI_OK) {
+        fprintf(stderr, "%s: %s\n", name, wi_strerror(rc));
+        return 1;
+    }
+    return write_file(dir, name, buf, n * ITEM[dt]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -42,39 +70,19 @@ int main(int argc, char **argv)
     const char *dir = argv[1];
     uint64_t seed = strtoull(argv[2], NULL, 10), stream = strtoull(argv[3], NULL, 10);
     uint64_t offset = strtoull(argv[4], NULL, 10), n = strtoull(argv[5], NULL, 10);
-    static const double params[3][4] = {{-0.5, 2.0, 0, 0}, {0.1, 0.02, 0, 0}, {0.0, 1.0, -2.0, 2.0}};
-    size_t cap = (size_t)(n > 70 * 50 ? n : 70 * 50) * 8;
+    const uint64_t large = (1u << 19) + 123;   /* 2 MiB of float32 */
+    size_t cap = (size_t)(n > large ? n : large) * 8;
     void *buf = malloc(cap);
     if (!buf)
         return 1;
     int failed = 0;
-    for (int dist = 0; dist < 3; dist++) {
-        for (int dt = 0; dt < 4; dt++) {
+    char name[64];
+    for (int dist = 0; dist < 3; dist++)
+        for (int dt = 0; dt < 4; dt++)
             for (int threads = 1; threads <= 3; threads += 2) {
-                wi_fill_request req;
-                memset(&req, 0, sizeof req);
-                req.out = buf;
-                req.n = n;
-                req.offset = offset;
-                req.seed = seed;
-                req.stream = stream;
-                req.dtype = (wi_dtype)dt;
-                req.dist = (wi_dist)dist;
-                memcpy(req.params, params[dist], sizeof req.params);
-                req.threads = threads;
-                req.isa = WI_ISA_AUTO;
-                int rc = wi_fill(&req);
-                if (rc != WI_OK) {
-                    fprintf(stderr, "%s %s: %s\n", DIST_NAMES[dist], DTYPE_NAMES[dt], wi_strerror(rc));
-                    failed = 1;
-                    continue;
-                }
-                char name[64];
                 snprintf(name, sizeof name, "%s-%s-t%d", DIST_NAMES[dist], DTYPE_NAMES[dt], threads);
-                failed |= write_file(dir, name, buf, n * ITEM[dt]);
+                failed |= fill_case(dir, name, buf, n, offset, seed, stream, dt, WI_UNIFORM + dist, threads);
             }
-        }
-    }
     for (int dt = 0; dt < 2; dt++) {
         wi_orthogonal_request o;
         memset(&o, 0, sizeof o);
@@ -93,9 +101,12 @@ int main(int argc, char **argv)
             failed = 1;
             continue;
         }
-        char name[64];
         snprintf(name, sizeof name, "orthogonal-%s", DTYPE_NAMES[dt]);
         failed |= write_file(dir, name, buf, 70 * 50 * ITEM[dt]);
+    }
+    for (int dt = WI_F32; dt <= WI_BF16; dt += 2) {   /* float32, bfloat16 */
+        snprintf(name, sizeof name, "large-normal-%s", DTYPE_NAMES[dt]);
+        failed |= fill_case(dir, name, buf, large, offset, seed, stream, dt, WI_NORMAL, 3);
     }
     free(buf);
     printf("isa %d\n", wi_isa_best());
