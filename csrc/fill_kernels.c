@@ -419,25 +419,43 @@ static inline int compact8(unsigned m, int i, uint16_t *idx, int c) {
 }
 
 static inline int compact_tails32(const float *q, int n, uint16_t *idx) {
-    const __m128 abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), edge = _mm_set1_ps(0.425f);
     int c = 0;
+#if defined(__AVX2__)   /* one compare for the 8 lanes */
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), edge = _mm256_set1_ps(0.425f);
+    for (int i = 0; i < n; i += 8)
+        c = compact8((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(q + i), abs), edge,
+                                                                _CMP_NLE_UQ)), i, idx, c);
+#else
+    const __m128 abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), edge = _mm_set1_ps(0.425f);
     for (int i = 0; i < n; i += 8) {
         __m128 a = _mm_cmpnle_ps(_mm_and_ps(_mm_loadu_ps(q + i), abs), edge);
         __m128 b = _mm_cmpnle_ps(_mm_and_ps(_mm_loadu_ps(q + i + 4), abs), edge);
         c = compact8((unsigned)(_mm_movemask_ps(a) | _mm_movemask_ps(b) << 4), i, idx, c);
     }
+#endif
     return c;
 }
 
 static inline int compact_tails64(const double *q, int n, uint16_t *idx) {
-    const __m128d abs = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffll)), edge = _mm_set1_pd(0.425);
     int c = 0;
+#if defined(__AVX2__)
+    const __m256d abs = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll)), edge = _mm256_set1_pd(0.425);
+    for (int i = 0; i < n; i += 8) {
+        unsigned m = 0;
+        for (int l = 0; l < 8; l += 4)
+            m |= (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(_mm256_loadu_pd(q + i + l), abs), edge,
+                                                            _CMP_NLE_UQ)) << l;
+        c = compact8(m, i, idx, c);
+    }
+#else
+    const __m128d abs = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffll)), edge = _mm_set1_pd(0.425);
     for (int i = 0; i < n; i += 8) {
         unsigned m = 0;
         for (int l = 0; l < 8; l += 2)
             m |= (unsigned)_mm_movemask_pd(_mm_cmpnle_pd(_mm_and_pd(_mm_loadu_pd(q + i + l), abs), edge)) << l;
         c = compact8(m, i, idx, c);
     }
+#endif
     return c;
 }
 #else
