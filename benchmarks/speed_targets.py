@@ -8,10 +8,11 @@ trunc_normal_ +-2 std / uniform_ (>= 0.4), float64 normal_ / float32 normal_ (>=
 float64 trunc_normal_ / float32 trunc_normal_ (>= 0.35). In memory (2^log2n float32,
 all threads): uniform_ / ndarray.fill (>= 0.9), normal_ / torch normal_ (>= 5),
 trunc_normal_ / torch.nn.init.trunc_normal_ (>= 40), and the bound the generator puts on
-uniform_ / ndarray.fill (every thread at uniform_'s in-cache rate, less the per-call cost). The targets are those of the
-vector paths (avx2, avx512; the in-memory ones are set for AVX2): the portable path's
-ratios are printed without a verdict. Rates are the best of repeats (elements/s); torch's truncated normal is timed
-on a 2^22 slice (its rate does not depend on size)."""
+uniform_ / ndarray.fill (every thread at uniform_'s in-cache rate, less the per-call
+cost). The targets are those of the vector paths (avx2, avx512; the in-memory ones are
+set for AVX2): the portable path's ratios are printed without a verdict. Rates are the
+best of repeats (elements/s); torch's truncated normal is timed on a 2^22 slice (its
+rate does not depend on size)."""
 from __future__ import annotations
 
 import argparse

@@ -129,9 +129,7 @@ static void tn_setup(double alpha, double beta, wi_tn_consts *k) {
     k->far = (k->u_switch > 0 && low_min < -670.0) || (k->u_switch < 1 && up_min < -670.0);
 }
 
-/* The interval [alpha, beta] deep in one tail: an exponential in y = |edge| (z - edge)
- * with the 1/edge^2 and 1/edge^4 corrections of log Q (see wi_tn_consts). */
-/* The exponential sampler both forms share: x = base + step y, y from the survival
+/* The exponential sampler both forms below share: x = base + step y, y from the survival
  * exp(-L(y)) truncated at the log survival lb of the far bound (1/edge^2, 1/edge^4
  * corrections inv_e2, inv_e4; 0 for none). */
 static void tn_exp_law(wi_tn_consts *k, int up, double base, double step, double inv_e2, double lb) {
@@ -144,6 +142,8 @@ static void tn_exp_law(wi_tn_consts *k, int up, double base, double step, double
     k->tail_c = -expm1(-lb);
 }
 
+/* The interval [alpha, beta] deep in one tail: an exponential in y = |edge| (z - edge)
+ * with the 1/edge^2 and 1/edge^4 corrections of log Q (see wi_tn_consts). */
 static void tn_exp_setup(double sd, double a, double b, double alpha, double beta, double width,
                          wi_tn_consts *k) {
     int up = alpha > 0;

@@ -410,6 +410,38 @@ static inline int tn_is_centre64(double q) { return (q <= 0.425) & (q >= -0.425)
  * lanes are in the tails is random, so a branch on it would be mispredicted
  * about as often as taken. */
 #if defined(__SSE2__)
+/* bit l (l < 8) set where lane q[l] is a tail lane */
+#if defined(__AVX2__)   /* one compare per 8 float32 lanes, two per 8 float64 */
+static inline unsigned tail_mask32(const float *q) {
+    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), edge = _mm256_set1_ps(0.425f);
+    return (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(q), abs), edge, _CMP_NLE_UQ));
+}
+
+static inline unsigned tail_mask64(const double *q) {
+    const __m256d abs = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll)), edge = _mm256_set1_pd(0.425);
+    unsigned m = 0;
+    for (int l = 0; l < 8; l += 4)
+        m |= (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(_mm256_loadu_pd(q + l), abs), edge,
+                                                        _CMP_NLE_UQ)) << l;
+    return m;
+}
+#else
+static inline unsigned tail_mask32(const float *q) {
+    const __m128 abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), edge = _mm_set1_ps(0.425f);
+    __m128 a = _mm_cmpnle_ps(_mm_and_ps(_mm_loadu_ps(q), abs), edge);
+    __m128 b = _mm_cmpnle_ps(_mm_and_ps(_mm_loadu_ps(q + 4), abs), edge);
+    return (unsigned)(_mm_movemask_ps(a) | _mm_movemask_ps(b) << 4);
+}
+
+static inline unsigned tail_mask64(const double *q) {
+    const __m128d abs = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffll)), edge = _mm_set1_pd(0.425);
+    unsigned m = 0;
+    for (int l = 0; l < 8; l += 2)
+        m |= (unsigned)_mm_movemask_pd(_mm_cmpnle_pd(_mm_and_pd(_mm_loadu_pd(q + l), abs), edge)) << l;
+    return m;
+}
+#endif
+
 /* lanes (bits of m) of the 8 from i on, appended to idx at c: the new c */
 static inline int compact8(unsigned m, int i, uint16_t *idx, int c) {
     __m128i pos = _mm_unpacklo_epi8(_mm_loadl_epi64((const __m128i *)(const void *)wi_compact_lut[m]),
@@ -420,42 +452,13 @@ static inline int compact8(unsigned m, int i, uint16_t *idx, int c) {
 
 static inline int compact_tails32(const float *q, int n, uint16_t *idx) {
     int c = 0;
-#if defined(__AVX2__)   /* one compare for the 8 lanes */
-    const __m256 abs = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff)), edge = _mm256_set1_ps(0.425f);
-    for (int i = 0; i < n; i += 8)
-        c = compact8((unsigned)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_and_ps(_mm256_loadu_ps(q + i), abs), edge,
-                                                                _CMP_NLE_UQ)), i, idx, c);
-#else
-    const __m128 abs = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), edge = _mm_set1_ps(0.425f);
-    for (int i = 0; i < n; i += 8) {
-        __m128 a = _mm_cmpnle_ps(_mm_and_ps(_mm_loadu_ps(q + i), abs), edge);
-        __m128 b = _mm_cmpnle_ps(_mm_and_ps(_mm_loadu_ps(q + i + 4), abs), edge);
-        c = compact8((unsigned)(_mm_movemask_ps(a) | _mm_movemask_ps(b) << 4), i, idx, c);
-    }
-#endif
+    for (int i = 0; i < n; i += 8) c = compact8(tail_mask32(q + i), i, idx, c);
     return c;
 }
 
 static inline int compact_tails64(const double *q, int n, uint16_t *idx) {
     int c = 0;
-#if defined(__AVX2__)
-    const __m256d abs = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7fffffffffffffffll)), edge = _mm256_set1_pd(0.425);
-    for (int i = 0; i < n; i += 8) {
-        unsigned m = 0;
-        for (int l = 0; l < 8; l += 4)
-            m |= (unsigned)_mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(_mm256_loadu_pd(q + i + l), abs), edge,
-                                                            _CMP_NLE_UQ)) << l;
-        c = compact8(m, i, idx, c);
-    }
-#else
-    const __m128d abs = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffll)), edge = _mm_set1_pd(0.425);
-    for (int i = 0; i < n; i += 8) {
-        unsigned m = 0;
-        for (int l = 0; l < 8; l += 2)
-            m |= (unsigned)_mm_movemask_pd(_mm_cmpnle_pd(_mm_and_pd(_mm_loadu_pd(q + i + l), abs), edge)) << l;
-        c = compact8(m, i, idx, c);
-    }
-#endif
+    for (int i = 0; i < n; i += 8) c = compact8(tail_mask64(q + i), i, idx, c);
     return c;
 }
 #else

@@ -122,14 +122,9 @@ static inline double wi_log_series_tail(double s, double ef, double z, double p)
     return ef * 6.93147180369123816490e-01 + (ef * 1.90821492927058770002e-10 + (2.0 * s + 2.0 * s * z * p));
 }
 
-static inline double wi_log_series(double s, double ef) {
-    double z = s * s;
-    return wi_log_series_tail(s, ef, z, wi_log_series_head(z));
-}
-
 static inline double wi_log(double x) {
-    double ef, s = wi_log_reduce(x, &ef);
-    return wi_log_series(s, ef);
+    double ef, s = wi_log_reduce(x, &ef), z = s * s;
+    return wi_log_series_tail(s, ef, z, wi_log_series_head(z));
 }
 
 /* log(1 + y) for y in (-1/2, 1/2], accurate for tiny y (Goldberg's trick). */
@@ -156,8 +151,6 @@ WI_ILP_FN void wi_sincos_quarter_f32_n(int n, const float *x, float *s, float *c
     WI_EACH(k, n) { s[k] = x[k] * ps[k]; c[k] = 1.0f + z[k] * pc[k]; }
 }
 
-static inline void wi_sincos_quarter_f32(float x, float *s, float *c) { wi_sincos_quarter_f32_n(1, &x, s, c); }
-
 /* float64: the Taylor series of sin and cos of t = fl(x pi/2) */
 WI_ILP_FN void wi_sincos_quarter_n(int n, const double *x, double *s, double *c) {
     double t[WI_ILP], z[WI_ILP], ps[WI_ILP], pc[WI_ILP];
@@ -172,6 +165,4 @@ WI_ILP_FN void wi_sincos_quarter_n(int n, const double *x, double *s, double *c)
     WI_EACH(k, n) { ps[k] = ps[k] * z[k] - 1.0 / 6.0; pc[k] = pc[k] * z[k] + 1.0 / 24.0; }
     WI_EACH(k, n) { s[k] = t[k] + t[k] * z[k] * ps[k]; c[k] = 1.0 - 0.5 * z[k] + z[k] * z[k] * pc[k]; }
 }
-
-static inline void wi_sincos_quarter(double x, double *s, double *c) { wi_sincos_quarter_n(1, &x, s, c); }
 #endif
