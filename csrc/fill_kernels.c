@@ -183,19 +183,30 @@ static inline float log1p_f32(float y) {
 }
 
 /* Complex pairs (b even, b + 1): modulus from the word of block b, phase from
- * that of block b + 1; re at b, im at b + 1. */
+ * that of block b + 1; re at b, im at b + 1. In passes over the pairs gathered
+ * into contiguous arrays, the phases WI_ILP at a time (as normal32). */
 static void tile_disk32(const wi_job *j, uint32_t w[4][NB], float *v) {
+    enum { P = NB / 2 };   /* pairs in each row of the tile */
     float sc = (float)j->scale, cc = (float)j->disk_c;
-    const int trunc = j->dist == WI_DISK_TRUNC_NORMAL;
+    float r2[4 * P] __attribute__((aligned(64)));
     for (int h = 0; h < 4; h++)
-        for (int b = 0; b < NB; b += 2) {
-            float u = (float)(w[h][b] >> 8) * 0x1p-24f;             /* [0, 1) */
-            float r2 = trunc ? -log1p_f32(-cc * u) : u;
-            float r = sc * __builtin_sqrtf(r2);
-            float c, s;
-            turn_f32(w[h][b + 1], &c, &s);
-            v[h * NB + b] = r * c;
-            v[h * NB + b + 1] = r * s;
+        for (int i = 0; i < P; i++)
+            r2[h * P + i] = (float)(w[h][2 * i] >> 8) * 0x1p-24f;   /* [0, 1) */
+    if (j->dist == WI_DISK_TRUNC_NORMAL)
+        for (int p = 0; p < 4 * P; p++) r2[p] = -log1p_f32(-cc * r2[p]);
+    enum { G = P / WI_ILP };   /* pair i = g + k G */
+    for (int h = 0; h < 4; h++)
+        for (int g = 0; g < G; g++) {
+            uint32_t wa[WI_ILP];
+            float c[WI_ILP], s[WI_ILP];
+            WI_EACH(k, WI_ILP) wa[k] = w[h][2 * (g + k * G) + 1];
+            turn_f32_n(WI_ILP, wa, c, s);
+            WI_EACH(k, WI_ILP) {
+                int i = g + k * G;
+                float r = sc * __builtin_sqrtf(r2[h * P + i]);
+                v[h * NB + 2 * i] = r * c[k];
+                v[h * NB + 2 * i + 1] = r * s[k];
+            }
         }
 }
 
@@ -242,19 +253,41 @@ static void tile_normal64(const wi_job *j, uint32_t w[4][NB], double *v) {
     else normal64(j, w, v, 0);
 }
 
+/* Complex pairs as tile_disk32, in passes over the pairs gathered into contiguous
+ * arrays so that every loop vectorizes (the strided pair loop with its 64-bit
+ * integer conversion did not: 7.4 ns a part, 18.9 truncated, against 3.5 for the
+ * float64 normal). The same operations per pair: u is converted exactly either way,
+ * and the truncated disk's two branches share their log (GCC took it twice). */
 static void tile_disk64(const wi_job *j, uint32_t w[4][NB], double *v) {
+    enum { P = NB / 2 };   /* pairs in each half of the tile */
     double sc = j->scale, cc = j->disk_c;
-    const int trunc = j->dist == WI_DISK_TRUNC_NORMAL;
+    double r2[2 * P] __attribute__((aligned(64)));
     for (int h = 0; h < 2; h++)
-        for (int b = 0; b < NB; b += 2) {
-            double u = (double)(join64(w[2 * h][b], w[2 * h + 1][b]) >> 11) * 0x1p-53;   /* [0, 1) */
-            double y = -cc * u;
-            double r2 = trunc ? -(y > -0.5 ? wi_log1p(y) : wi_log(1.0 + y)) : u;   /* 1 + y exact below -1/2 */
-            double r = sc * __builtin_sqrt(r2);
-            double c, s;
-            turn_f64(join64(w[2 * h][b + 1], w[2 * h + 1][b + 1]), &c, &s);
-            v[h * NB + b] = r * c;
-            v[h * NB + b + 1] = r * s;
+        for (int i = 0; i < P; i++)   /* [0, 1) */
+            r2[h * P + i] = wi_u53_to_f64(join64(w[2 * h][2 * i], w[2 * h + 1][2 * i]) >> 11) * 0x1p-53;
+    if (j->dist == WI_DISK_TRUNC_NORMAL)
+        for (int p = 0; p < 2 * P; p++) {
+            double y = -cc * r2[p];
+            /* log1p(y), or log(1 + y) below -1/2, where 1 + y is exact */
+            double u = 1.0 + y, l = wi_log(u);
+            r2[p] = -(y > -0.5 ? wi_log1p_of(y, u, l) : l);
+        }
+    enum { G = P / WI_ILP };   /* the phases WI_ILP at a time: pair i = g + k G */
+    for (int h = 0; h < 2; h++)
+        for (int g = 0; g < G; g++) {
+            uint64_t wa[WI_ILP];
+            double c[WI_ILP], s[WI_ILP];
+            WI_EACH(k, WI_ILP) {
+                int b = 2 * (g + k * G) + 1;
+                wa[k] = join64(w[2 * h][b], w[2 * h + 1][b]);
+            }
+            turn_f64_n(WI_ILP, wa, c, s);
+            WI_EACH(k, WI_ILP) {
+                int i = g + k * G;
+                double r = sc * __builtin_sqrt(r2[h * P + i]);
+                v[h * NB + 2 * i] = r * c[k];
+                v[h * NB + 2 * i + 1] = r * s[k];
+            }
         }
 }
 

@@ -127,13 +127,17 @@ static inline double wi_log(double x) {
     return wi_log_series_tail(s, ef, z, wi_log_series_head(z));
 }
 
-/* log(1 + y) for y in (-1/2, 1/2], accurate for tiny y (Goldberg's trick). */
-static inline double wi_log1p(double y) {
-    double u = 1.0 + y;
+/* log(1 + y) for y in (-1/2, 1/2], accurate for tiny y (Goldberg's trick), from
+ * u = fl(1 + y) and l = wi_log(u): a caller that also wants log(u) takes it once. */
+static inline double wi_log1p_of(double y, double u, double l) {
     double d = u - 1.0;
     double corr = (y - d) / u;                   /* rounding lost in 1 + y */
-    double l = wi_log(u);
     return (d == 0.0) ? y : l + corr;
+}
+
+static inline double wi_log1p(double y) {
+    double u = 1.0 + y;
+    return wi_log1p_of(y, u, wi_log(u));
 }
 
 /* ---- sin and cos of (pi/2) * x for x in [0, 1/2] ------------------------

@@ -14,6 +14,7 @@ import pytest
 
 import weightinit as wi
 from test_golden import GOLDEN, N, OFFSET, SEED, STREAM
+from weightinit._sampling import _complex_fill
 from weightinit._streams import stream_id
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -45,18 +46,18 @@ def avx512_simde(tmp_path_factory):
 
 
 def test_avx512_code_paths_give_the_same_bits(avx512_simde):
-    """Every fill case (also two over 1 MiB: the non-temporal stores) and both
-    orthogonal matrices, through the AVX-512 intrinsics."""
+    """Every fill case (also two over 1 MiB: the non-temporal stores; and the complex
+    disks) and both orthogonal matrices, through the AVX-512 intrinsics."""
     out, differing = avx512_simde
     assert differing == []
-    assert len(list((out / "avx512-simde").glob("*.bin"))) == 28
+    assert len(list((out / "avx512-simde").glob("*.bin"))) == 36
 
 
 def test_fills_are_the_same_bits_on_aarch64(cross):
     out, differing = cross
     fills = {d for d in differing if not d.startswith("orthogonal-")}
     assert fills == set(), f"aarch64 differs from x86 in {sorted(fills)}"
-    assert len(list((out / "aarch64").glob("*-t1.bin"))) == 12
+    assert len(list((out / "aarch64").glob("*-t1.bin"))) == 16
 
 
 def test_native_driver_gives_the_golden_values(cross):
@@ -66,6 +67,20 @@ def test_native_driver_gives_the_golden_values(cross):
             data = (out / "native" / f"{dist}-{dtype}-t{threads}.bin").read_bytes()
             assert hashlib.sha256(data).hexdigest() == digest, (dist, dtype, threads)
     assert (SEED, OFFSET, N) == (20261122, 1000, 3001), "scripts/cross_check.sh passes these values"
+
+
+def test_native_driver_disks_are_the_python_apis(cross):
+    """The driver's complex disks (float64/float32 parts from part offset OFFSET & ~1,
+    N & ~1 parts) are what the Python API writes into complex128/complex64."""
+    out, _ = cross
+    for dist, params in (("disk", (0.1,)), ("disk_trunc", (0.1, 2.0))):
+        for dtype, ct in (("float64", np.complex128), ("float32", np.complex64)):
+            here = np.empty((N & ~1) // 2, ct)
+            _complex_fill({"disk": "disk", "disk_trunc": "disk_trunc_normal"}[dist], here, params,
+                          [("uniform", (-0.2, 0.2))], SEED, STREAM, (OFFSET & ~1) // 2, 1, None)
+            for threads in (1, 3):
+                data = (out / "native" / f"{dist}-{dtype}-t{threads}.bin").read_bytes()
+                assert data == here.tobytes(), (dist, dtype, threads)
 
 
 def test_orthogonal_float32_is_the_same_bits_on_aarch64(cross):

@@ -7,8 +7,10 @@
  * float32, float16 and bfloat16, each with 1 and 3 threads (the same bits by the
  * stream contract), and Haar orthogonal 70x50 in float64 and float32 (seed SEED + 1,
  * stream 0); then normal in float32 and bfloat16 on LARGE elements, 3 threads: over
- * 1 MiB, where the kernels write with non-temporal stores. Exit status 1 on any
- * error. */
+ * 1 MiB, where the kernels write with non-temporal stores; then the complex disks
+ * (uniform of radius 0.1, truncated normal 0.1 at 2 std) as float64 and float32
+ * parts (complex128, complex64), 1 and 3 threads, on the even part of OFFSET and N.
+ * Exit status 1 on any error. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +21,7 @@
 
 static const char *DTYPE_NAMES[] = {"float64", "float32", "float16", "bfloat16"};
 static const size_t ITEM[] = {8, 4, 2, 2};
-static const char *DIST_NAMES[] = {"uniform", "normal", "trunc_normal"};
+static const char *DIST_NAMES[] = {"uniform", "normal", "trunc_normal", "disk", "disk_trunc"};
 
 static int write_file(const char *dir, const char *name, const void *data, size_t nbytes)
 {
@@ -35,7 +37,8 @@ static int write_file(const char *dir, const char *name, const void *data, size_
     return fclose(f) != 0;
 }
 
-static const double PARAMS[3][4] = {{-0.5, 2.0, 0, 0}, {0.1, 0.02, 0, 0}, {0.0, 1.0, -2.0, 2.0}};
+static const double PARAMS[5][4] = {{-0.5, 2.0, 0, 0}, {0.1, 0.02, 0, 0}, {0.0, 1.0, -2.0, 2.0},
+                                    {0.1, 0, 0, 0}, {0.1, 2.0, 0, 0}};
 
 /* one fill into buf, written to DIR/NAME.bin; nonzero on any error */
 static int fill_case(const char *dir, const char *name, void *buf, uint64_t n, uint64_t offset, uint64_t seed,
@@ -108,6 +111,12 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "large-normal-%s", DTYPE_NAMES[dt]);
         failed |= fill_case(dir, name, buf, large, offset, seed, stream, dt, WI_NORMAL, 3);
     }
+    for (int dist = WI_DISK; dist <= WI_DISK_TRUNC_NORMAL; dist++)   /* pairs: even offset and length */
+        for (int dt = WI_F64; dt <= WI_F32; dt++)
+            for (int threads = 1; threads <= 3; threads += 2) {
+                snprintf(name, sizeof name, "%s-%s-t%d", DIST_NAMES[dist], DTYPE_NAMES[dt], threads);
+                failed |= fill_case(dir, name, buf, n & ~1ull, offset & ~1ull, seed, stream, dt, dist, threads);
+            }
     free(buf);
     printf("isa %d\n", wi_isa_best());
     return failed;
