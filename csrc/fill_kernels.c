@@ -647,9 +647,45 @@ static void store_f64(const wi_job *j, const double *v, double *o, uint64_t n) {
     }
 }
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#define WI_F16C 1
+/* float16 with F16C's conversion: IEEE round to nearest even (the immediate, not
+ * MXCSR), subnormals, overflow to infinity: the bits of wi_f32_to_f16 for every
+ * finite float32 (tests/c/check_f16c.c compares all 2^32), one instruction for 8
+ * or 16 lanes instead of about 12 integer operations each. With `clamp`, as the
+ * portable loop: max(lo, x) and min(hi, x) give x where the two compare equal
+ * (the second operand, so -0 stays -0 against a bound of +0), as x < lo ? lo : x. */
+__attribute__((target("f16c")))   /* this function only: the rest of the file as before */
+static void store_f16c(const float *v, uint16_t *o, uint64_t n, int clamp, float lo, float hi) {
+    uint64_t i = 0;
+#if defined(__AVX512F__)
+    const __m512 l16 = _mm512_set1_ps(lo), h16 = _mm512_set1_ps(hi);
+    for (; i + 16 <= n; i += 16) {
+        __m512 x = _mm512_loadu_ps(v + i);
+        if (clamp) x = _mm512_min_ps(h16, _mm512_max_ps(l16, x));
+        _mm256_storeu_si256((__m256i *)(void *)(o + i), _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+    }
+#endif
+    const __m256 l8 = _mm256_set1_ps(lo), h8 = _mm256_set1_ps(hi);
+    for (; i + 8 <= n; i += 8) {
+        __m256 x = _mm256_loadu_ps(v + i);
+        if (clamp) x = _mm256_min_ps(h8, _mm256_max_ps(l8, x));
+        _mm_storeu_si128((__m128i *)(void *)(o + i), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) {
+        float x = v[i];
+        if (clamp) { x = x < lo ? lo : x; x = x > hi ? hi : x; }
+        o[i] = wi_f32_to_f16(x);
+    }
+}
+#endif
+
 static void store_16(const wi_job *j, const float *v, uint16_t *o, uint64_t n) {
     float lo = (float)j->lo, hi = (float)j->hi;
     int bf = j->dtype == WI_BF16;
+#ifdef WI_F16C
+    if (!bf) { store_f16c(v, o, n, j->clamp, lo, hi); return; }
+#endif
     if (j->clamp) {   /* [lo, hi] is widened so that rounding stays inside the dtype's bounds */
         if (bf) for (uint64_t i = 0; i < n; i++) { float x = v[i]; x = x < lo ? lo : x; o[i] = wi_f32_to_bf16(x > hi ? hi : x); }
         else    for (uint64_t i = 0; i < n; i++) { float x = v[i]; x = x < lo ? lo : x; o[i] = wi_f32_to_f16(x > hi ? hi : x); }

@@ -8,6 +8,7 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #define SIMDE_NO_NATIVE
 #include <simde/x86/avx512.h>
+#include <simde/x86/f16c.h>
 #include <math.h>
 #include <string.h>
 
@@ -44,3 +45,17 @@ WI_EMU_FMADD(pd, simde__m512d, double, 8, fma)
 #undef _mm512_fmadd_pd
 #define _mm512_fmadd_ps(a, b, c) wi_emu_fmadd_ps((a), (b), (c))
 #define _mm512_fmadd_pd(a, b, c) wi_emu_fmadd_pd((a), (b), (c))
+
+/* float16 conversion of 16 lanes (SIMDe 0.7.4 has the 8-lane one only): two halves.
+ * SIMDe rounds to nearest even whatever the immediate says; that the immediate is
+ * right is checked on the CPU itself (tests/c/check_f16c.c, the 8-lane form). */
+static inline simde__m256i wi_emu_cvtps_ph512(simde__m512 a, int rounding) {
+    simde__m256 half[2];
+    simde__m128i h[2];
+    simde__m256i r;
+    memcpy(half, &a, 64);
+    for (int i = 0; i < 2; i++) h[i] = simde_mm256_cvtps_ph(half[i], rounding);
+    memcpy(&r, h, 32);
+    return r;
+}
+#define _mm512_cvtps_ph(a, r) wi_emu_cvtps_ph512((a), (r))
