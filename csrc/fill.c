@@ -173,18 +173,6 @@ static void tn_narrow_setup(double a, double b, double alpha, double width, wi_t
     tn_exp_law(k, up, up ? a : b, (up ? b - a : a - b) / rate, 0.0, rate);
 }
 
-/* x > 26 with log Q(x) = logp, Q the upper tail: fixed point of
- * x^2 = 2 (-logp - log x - log sqrt(2 pi) + log S(x)), S the asymptotic series. */
-double wi_tn_far_tail(double logp) {
-    double x = __builtin_sqrt(-2.0 * logp);
-    for (int it = 0; it < 8; it++) {
-        double z = 1.0 / (x * x), term = 1.0, sum = 0.0;
-        for (int k = 1; k <= 8; k++) { term = term * (-(2.0 * k - 1.0) * z); sum = sum + term; }
-        x = __builtin_sqrt(2.0 * (-logp - wi_log(x) - 0.91893853320467274178 + wi_log1p(sum)));
-    }
-    return x;
-}
-
 /* ---- dispatch and threads ------------------------------------------------ */
 static wi_tiles_fn tiles_for(int isa) {
 #ifdef WI_HAVE_AVX512

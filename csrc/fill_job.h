@@ -80,7 +80,4 @@ typedef void (*wi_tiles_fn)(const wi_job *job, uint64_t tile_begin, uint64_t til
 void wi_tiles_scalar(const wi_job *job, uint64_t tile_begin, uint64_t tile_end);
 void wi_tiles_avx2(const wi_job *job, uint64_t tile_begin, uint64_t tile_end);
 void wi_tiles_avx512(const wi_job *job, uint64_t tile_begin, uint64_t tile_end);
-
-/* The far-tail refinement, shared by all ISAs (scalar, rarely used). */
-double wi_tn_far_tail(double logp);
 #endif

@@ -188,6 +188,33 @@ def test_deep_tail_golden_and_path_independent(name, monkeypatch):
     assert ref == DEEP_GOLDEN[name]
 
 
+# Frozen values of intervals beyond ~26 std but short of the deep-tail form: the
+# fixed-point refinement of the inversion's far lanes (tn_far_tail), on every SIMD
+# path. [40, inf): float32 and narrower through the float64 inversion (the mean
+# would cancel in float32), float64 through tile_trunc64's far lanes; [300, inf):
+# the float64 far lanes again (the float32 path takes the deep-tail form there).
+FAR_GOLDEN = {
+    (40.0, "float64"): "b92b1a43239dc2b3287260f7e4b91a9602a72770c6fba9abe8ddcb8aa10f0baf",
+    (40.0, "float32"): "7e38ac84a5521b8a0e56d6888a9b30e4b36575bf29d3fa12b928aee64e50b0ce",
+    (40.0, "float16"): "186cfa9e11bc77515d5df7639f59b0a5fbd32c765972ac210317fa6590a689dc",
+    (40.0, "bfloat16"): "5e1db2d4050b1e42642931d3fc03251f30a02b9048537550dda60bebc3c09aad",
+    (300.0, "float64"): "889ffcecca6665913f9615a2d82e1ea85e3a80940f22ee4703a97269e6b45760",
+    (300.0, "float32"): "22885ab3faccce673f106e986cb8d6871174d6347ae93aceac646c711dbe5b66",
+    (300.0, "float16"): "ed1bd1e921138aebb890168c520862176b1d763969db30d2703f812185ecc408",
+    (300.0, "bfloat16"): "2f6aff7632ccdfdc4baa36d18c744945f0165bc6c8bd0319eb004aef7ca835e0",
+}
+
+
+@pytest.mark.parametrize("a,name", list(FAR_GOLDEN))
+def test_far_tail_golden_and_path_independent(a, name, monkeypatch):
+    for path in wi.available_simd_paths():
+        monkeypatch.setenv("WEIGHTINIT_SIMD", path)
+        x = wi.trunc_normal_(np.empty(3001, DTYPES[name]), 0.0, 1.0, a, math.inf, seed=20261129, stream="far",
+                             offset=7)
+        assert hashlib.sha256(x.tobytes()).hexdigest() == FAR_GOLDEN[a, name], path
+        assert float(x.astype(np.float64).min()) >= a
+
+
 def test_deep_tail_chunks_equal_the_whole(dtype):
     whole = _deep(dtype)
     parts = np.concatenate([_deep(dtype, 0, 1000), _deep(dtype, 1000, 2001)])
