@@ -650,9 +650,15 @@ static void tile_trunc_wide32(const wi_job *j, uint32_t w[4][NB], float *v) {
  * series of -log survival (see tn_exp_setup), to fourth order in 1/edge:
  * y = E - (E^2/2 + E)/edge^2 + (E^3/2 + 2E^2 + 3E)/edge^4; x = base + step * y. */
 static inline double tn_exp_value(const wi_tn_consts *k, double u, double omu) {
-    double uc = u * k->tail_c;
-    /* log1p keeps tiny E accurate; near 1 - u c -> 0 the sum keeps it exact */
-    double e = uc < 0.5 ? -wi_log1p(-uc) : -wi_log(k->tail_e + omu * k->tail_c);
+    /* the constants read unconditionally: a select, not masked loads, which kept
+     * the loops from vectorizing (20-27 ns a sample) */
+    double c = k->tail_c, te = k->tail_e;
+    double uc = u * c, nuc = -uc;
+    /* log1p keeps tiny E accurate; near 1 - u c -> 0 the sum keeps it exact. One
+     * log for both: log1p(-uc) is wi_log1p_of(-uc, 1 - uc, log(1 - uc)) */
+    int small = uc < 0.5;
+    double arg = small ? 1.0 + nuc : te + omu * c, l = wi_log(arg);
+    double e = small ? -wi_log1p_of(nuc, arg, l) : -l;
     double y = e - (0.5 * e * e + e) * k->inv_e2 + ((0.5 * e + 2.0) * e + 3.0) * e * k->inv_e4;
     return k->base + k->step * y;
 }
@@ -664,7 +670,8 @@ static void tile_trunc_exp32(const wi_job *j, uint32_t w[4][NB], float *v) {
     const int odd = j->dtype != WI_F32;
     for (int h = 0; h < 4; h++)
         for (int b = 0; b < NB; b++) {
-            double u = ((double)w[h][b] + 0.5) * 0x1p-32, omu = ((double)(~w[h][b]) + 0.5) * 0x1p-32;
+            /* the words as doubles exactly (no unsigned conversion on AVX2) */
+            double u = (wi_u52_to_f64(w[h][b]) + 0.5) * 0x1p-32, omu = (wi_u52_to_f64(~w[h][b]) + 0.5) * 0x1p-32;
             double x = tn_exp_value(&j->tn, u, omu);
             v[h * NB + b] = odd ? wi_f64_to_f32_odd(x) : (float)x;
         }
@@ -674,7 +681,7 @@ static void tile_trunc_exp64(const wi_job *j, uint32_t w[4][NB], double *v) {
     for (int h = 0; h < 2; h++)
         for (int b = 0; b < NB; b++) {
             uint64_t bits = join64(w[2 * h][b], w[2 * h + 1][b]);
-            double u = (double)((bits >> 12) * 2 + 1) * 0x1p-53;
+            double u = wi_u53_to_f64((bits >> 12) * 2 + 1) * 0x1p-53;
             v[h * NB + b] = tn_exp_value(&j->tn, u, 1.0 - u);
         }
 }

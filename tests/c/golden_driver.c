@@ -9,9 +9,12 @@
  * stream 0); then normal in float32 and bfloat16 on LARGE elements, 3 threads: over
  * 1 MiB, where the kernels write with non-temporal stores; then the complex disks
  * (uniform of radius 0.1, truncated normal 0.1 at 2 std) as float64 and float32
- * parts (complex128, complex64), 1 and 3 threads, on the even part of OFFSET and N.
+ * parts (complex128, complex64), 1 and 3 threads, on the even part of OFFSET and N;
+ * then truncated normals far out in one tail (std 1 on [40, inf): the far lanes'
+ * refinement; on [5000, inf): the deep-tail form) in float64 and float32, 1 thread.
  * Exit status 1 on any error. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +45,7 @@ static const double PARAMS[5][4] = {{-0.5, 2.0, 0, 0}, {0.1, 0.02, 0, 0}, {0.0, 
 
 /* one fill into buf, written to DIR/NAME.bin; nonzero on any error */
 static int fill_case(const char *dir, const char *name, void *buf, uint64_t n, uint64_t offset, uint64_t seed,
-                     uint64_t stream, int dt, int dist, int threads)
+                     uint64_t stream, int dt, int dist, const double *params, int threads)
 {
     wi_fill_request req;
     memset(&req, 0, sizeof req);
@@ -53,7 +56,7 @@ static int fill_case(const char *dir, const char *name, void *buf, uint64_t n, u
     req.stream = stream;
     req.dtype = (wi_dtype)dt;
     req.dist = (wi_dist)dist;
-    memcpy(req.params, PARAMS[dist], sizeof req.params);
+    memcpy(req.params, params, sizeof req.params);
     req.threads = threads;
     req.isa = WI_ISA_AUTO;
     int rc = wi_fill(&req);
@@ -84,7 +87,7 @@ int main(int argc, char **argv)
         for (int dt = 0; dt < 4; dt++)
             for (int threads = 1; threads <= 3; threads += 2) {
                 snprintf(name, sizeof name, "%s-%s-t%d", DIST_NAMES[dist], DTYPE_NAMES[dt], threads);
-                failed |= fill_case(dir, name, buf, n, offset, seed, stream, dt, WI_UNIFORM + dist, threads);
+                failed |= fill_case(dir, name, buf, n, offset, seed, stream, dt, WI_UNIFORM + dist, PARAMS[dist], threads);
             }
     for (int dt = 0; dt < 2; dt++) {
         wi_orthogonal_request o;
@@ -109,14 +112,21 @@ int main(int argc, char **argv)
     }
     for (int dt = WI_F32; dt <= WI_BF16; dt += 2) {   /* float32, bfloat16 */
         snprintf(name, sizeof name, "large-normal-%s", DTYPE_NAMES[dt]);
-        failed |= fill_case(dir, name, buf, large, offset, seed, stream, dt, WI_NORMAL, 3);
+        failed |= fill_case(dir, name, buf, large, offset, seed, stream, dt, WI_NORMAL, PARAMS[WI_NORMAL], 3);
     }
     for (int dist = WI_DISK; dist <= WI_DISK_TRUNC_NORMAL; dist++)   /* pairs: even offset and length */
         for (int dt = WI_F64; dt <= WI_F32; dt++)
             for (int threads = 1; threads <= 3; threads += 2) {
                 snprintf(name, sizeof name, "%s-%s-t%d", DIST_NAMES[dist], DTYPE_NAMES[dt], threads);
-                failed |= fill_case(dir, name, buf, n & ~1ull, offset & ~1ull, seed, stream, dt, dist, threads);
+                failed |= fill_case(dir, name, buf, n & ~1ull, offset & ~1ull, seed, stream, dt, dist, PARAMS[dist], threads);
             }
+    static const struct { const char *name; double params[4]; } TAILS[] = {
+        {"trunc_far", {0.0, 1.0, 40.0, INFINITY}}, {"trunc_deep", {0.0, 1.0, 5000.0, INFINITY}}};
+    for (int c = 0; c < 2; c++)
+        for (int dt = WI_F64; dt <= WI_F32; dt++) {
+            snprintf(name, sizeof name, "%s-%s-t1", TAILS[c].name, DTYPE_NAMES[dt]);
+            failed |= fill_case(dir, name, buf, n, offset, seed, stream, dt, WI_TRUNC_NORMAL, TAILS[c].params, 1);
+        }
     free(buf);
     printf("isa %d\n", wi_isa_best());
     return failed;
