@@ -443,19 +443,20 @@ static inline double tn_far_step(double x, double logp) {
     return __builtin_sqrt(2.0 * (-logp - wi_log(x) - 0.91893853320467274178 + wi_log1p(sum)));
 }
 
-/* The lanes among n whose log tail probability lg[t] is below WI_FAR_LOGP (tails
- * beyond ~26 sigma): their positions into at[], their magnitudes x into mag[] (lp:
- * scratch for their lg); returns their count. Gathered first, then each of the
- * eight steps is one vectorized pass over all of them: an interval deep in a tail
- * (26 < alpha < 96 on the float32 path, < 4096 on the float64 one) has every lane
- * there; lane by lane the steps formed one chain of some 1300 cycles a lane (450-490
- * ns a sample). */
+/* nf lanes' magnitudes from their logp, each of the eight steps one vectorized
+ * pass over all of them: lane by lane the steps formed one dependency chain of
+ * some 1300 cycles (450-490 ns a sample) */
 static inline void far_tail_steps(const double *lp, double *mag, int nf) {
     for (int f = 0; f < nf; f++) mag[f] = __builtin_sqrt(-2.0 * lp[f]);
     for (int it = 0; it < 8; it++)
         for (int f = 0; f < nf; f++) mag[f] = tn_far_step(mag[f], lp[f]);
 }
 
+/* The lanes among n whose log tail probability lg[t] is below WI_FAR_LOGP (tails
+ * beyond ~26 sigma): their positions into at[], their logp gathered into lp[] (lp
+ * may be lg itself: the gathered index never passes the read one), their
+ * magnitudes into mag[]; returns their count. An interval deep in a tail (26 <
+ * alpha < 96 on the float32 path, < 4096 on the float64 one) has every lane there. */
 static inline int far_tail_lanes32(const float *lg, int n, uint16_t *at, double *lp, double *mag) {
     int nf = 0;
     for (int t = 0; t < n; t++) { at[nf] = (uint16_t)t; lp[nf] = lg[t]; nf += lg[t] < (float)WI_FAR_LOGP; }
@@ -637,7 +638,7 @@ static void tile_trunc_wide32(const wi_job *j, uint32_t w[4][NB], float *v) {
     for (int h = 0; h < 4; h++)
         for (int b = 0; b < NB; b++) z[h * NB + b] = tn_sample_wide(k, w[h][b], &lg[h * NB + b]);
     uint16_t at[4 * NB];
-    int nf = far_tail_lanes64(lg, 4 * NB, at, lg, mag);   /* lg gathered in place: f <= t */
+    int nf = far_tail_lanes64(lg, 4 * NB, at, lg, mag);   /* lg gathered in place */
     for (int f = 0; f < nf; f++) z[at[f]] = z[at[f]] > 0.0 ? mag[f] : -mag[f];
     for (int i = 0; i < 4 * NB; i++) {
         double x = j->shift + j->scale * z[i];
