@@ -14,6 +14,7 @@ WEIGHTINIT_NUM_THREADS), as for any user.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -68,6 +69,16 @@ def kernels(quick: bool, tmp: str) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def kernel_set(quick: bool):
+    """kernels() with a scratch directory for the checkpoint kernel, removed after."""
+    tmp = tempfile.mkdtemp(prefix="wi-kernels-", dir=os.environ.get("WEIGHTINIT_BENCH_DIR"))
+    try:
+        yield kernels(quick, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def timings(fn, reps: int) -> list:
     times = []
     for _ in range(reps):
@@ -87,9 +98,7 @@ def serve(quick: bool) -> int:
     warm-up run the first time) and answers {"min_s": ...}. Two workers, one per
     build, answered in turn, put the two builds' timings of a kernel seconds apart:
     under the same load."""
-    tmp = tempfile.mkdtemp(prefix="wi-kernels-", dir=os.environ.get("WEIGHTINIT_BENCH_DIR"))
-    try:
-        ks = kernels(quick, tmp)
+    with kernel_set(quick) as ks:
         print(json.dumps({**identity(), "kernels": list(ks)}), flush=True)
         warm = set()
         for line in sys.stdin:
@@ -99,24 +108,18 @@ def serve(quick: bool) -> int:
                 fn()
                 warm.add(name)
             print(json.dumps({"min_s": min(timings(fn, int(reps)))}), flush=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
 def time_all(quick: bool, reps: int) -> dict:
     results = {}
-    tmp = tempfile.mkdtemp(prefix="wi-kernels-", dir=os.environ.get("WEIGHTINIT_BENCH_DIR"))
-    ks = kernels(quick, tmp)
-    try:
+    with kernel_set(quick) as ks:
         for name, (fn, amount, unit) in ks.items():
             fn()
             times = timings(fn, reps)
             results[name] = {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
                              "reps": reps, "amount": amount, "unit": unit,
                              "rate": amount / statistics.median(times)}
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return results
 
 

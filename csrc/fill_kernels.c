@@ -94,9 +94,7 @@ WI_ILP_FN void turn_f32_n(int n, const uint32_t *w, float *c, float *s) {
     }
 }
 
-static inline void turn_f32(uint32_t w, float *c, float *s) { turn_f32_n(1, &w, c, s); }
-
-/* The quadrant's swap and signs in integer ops on the bits (as turn_f32), which
+/* The quadrant's swap and signs in integer ops on the bits (as turn_f32_n), which
  * also vectorize under SSE2 (no 64-bit compare there): the same values as
  * swapping and negating the doubles. */
 WI_ILP_FN void turn_f64_n(int n, const uint64_t *w, double *c, double *s) {
@@ -116,8 +114,6 @@ WI_ILP_FN void turn_f64_n(int n, const uint64_t *w, double *c, double *s) {
         s[k] = wi_bits_f64(b ^ (w[k] & 0x8000000000000000ull));                   /* negative in quadrants 2, 3 */
     }
 }
-
-static inline void turn_f64(uint64_t w, double *c, double *s) { turn_f64_n(1, &w, c, s); }
 
 static inline uint64_t join64(uint32_t lo, uint32_t hi) { return (uint64_t)lo | ((uint64_t)hi << 32); }
 
@@ -457,14 +453,7 @@ static inline void far_tail_steps(const double *lp, double *mag, int nf) {
  * may be lg itself: the gathered index never passes the read one), their
  * magnitudes into mag[]; returns their count. An interval deep in a tail (26 <
  * alpha < 96 on the float32 path, < 4096 on the float64 one) has every lane there. */
-static inline int far_tail_lanes32(const float *lg, int n, uint16_t *at, double *lp, double *mag) {
-    int nf = 0;
-    for (int t = 0; t < n; t++) { at[nf] = (uint16_t)t; lp[nf] = lg[t]; nf += lg[t] < (float)WI_FAR_LOGP; }
-    far_tail_steps(lp, mag, nf);
-    return nf;
-}
-
-static inline int far_tail_lanes64(const double *lg, int n, uint16_t *at, double *lp, double *mag) {
+static inline int far_tail_lanes(const double *lg, int n, uint16_t *at, double *lp, double *mag) {
     int nf = 0;
     for (int t = 0; t < n; t++) { at[nf] = (uint16_t)t; lp[nf] = lg[t]; nf += lg[t] < WI_FAR_LOGP; }
     far_tail_steps(lp, mag, nf);
@@ -551,7 +540,9 @@ __attribute__((noinline)) static void far_tail32(const float *tl, const float *t
                                                  float sh, float sc, float *v) {
     uint16_t at[4 * NB];
     double lp[4 * NB] __attribute__((aligned(64))), mag[4 * NB] __attribute__((aligned(64)));
-    int nf = far_tail_lanes32(tl, nt, at, lp, mag);
+    int nf = 0;                             /* as far_tail_lanes, from float32 logp */
+    for (int t = 0; t < nt; t++) { at[nf] = (uint16_t)t; lp[nf] = tl[t]; nf += tl[t] < (float)WI_FAR_LOGP; }
+    far_tail_steps(lp, mag, nf);
     for (int f = 0; f < nf; f++) {
         int t = at[f];
         v[idx[t]] = sh + sc * (float)(tz[t] > 0.0f ? mag[f] : -mag[f]);
@@ -605,7 +596,7 @@ static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
     for (int t = 0; t < nt; t++) v[idx[t]] = sh + sc * tz[t];
     if (!k->far) return;
     uint16_t at[2 * NB];
-    int nf = far_tail_lanes64(tl, nt, at, td, tu);   /* td and tu are free now */
+    int nf = far_tail_lanes(tl, nt, at, td, tu);   /* td and tu are free now */
     for (int f = 0; f < nf; f++) {
         int t = at[f];
         v[idx[t]] = sh + sc * (tz[t] > 0.0 ? tu[f] : -tu[f]);
@@ -638,7 +629,7 @@ static void tile_trunc_wide32(const wi_job *j, uint32_t w[4][NB], float *v) {
     for (int h = 0; h < 4; h++)
         for (int b = 0; b < NB; b++) z[h * NB + b] = tn_sample_wide(k, w[h][b], &lg[h * NB + b]);
     uint16_t at[4 * NB];
-    int nf = far_tail_lanes64(lg, 4 * NB, at, lg, mag);   /* lg gathered in place */
+    int nf = far_tail_lanes(lg, 4 * NB, at, lg, mag);   /* lg gathered in place */
     for (int f = 0; f < nf; f++) z[at[f]] = z[at[f]] > 0.0 ? mag[f] : -mag[f];
     for (int i = 0; i < 4 * NB; i++) {
         double x = j->shift + j->scale * z[i];

@@ -74,11 +74,10 @@ def test_native_driver_disks_are_the_python_apis(cross):
     """The driver's complex disks (float64/float32 parts from part offset OFFSET & ~1,
     N & ~1 parts) are what the Python API writes into complex128/complex64."""
     out, _ = cross
-    for dist, params in (("disk", (0.1,)), ("disk_trunc", (0.1, 2.0))):
+    for dist, kernel, params in (("disk", "disk", (0.1,)), ("disk_trunc", "disk_trunc_normal", (0.1, 2.0))):
         for dtype, ct in (("float64", np.complex128), ("float32", np.complex64)):
             here = np.empty((N & ~1) // 2, ct)
-            _complex_fill({"disk": "disk", "disk_trunc": "disk_trunc_normal"}[dist], here, params,
-                          [("uniform", (-0.2, 0.2))], SEED, STREAM, (OFFSET & ~1) // 2, 1, None)
+            _complex_fill(kernel, here, params, [("uniform", (-0.2, 0.2))], SEED, STREAM, (OFFSET & ~1) // 2, 1, None)
             for threads in (1, 3):
                 data = (out / "native" / f"{dist}-{dtype}-t{threads}.bin").read_bytes()
                 assert data == here.tobytes(), (dist, dtype, threads)
