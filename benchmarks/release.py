@@ -6,14 +6,14 @@ docs/benchmarks.md from them, and gate a change against the last release.
     python benchmarks/release.py gate [--threshold 0.10] [--rounds 6]
 
 record runs, for every SIMD path this CPU has (WEIGHTINIT_SIMD), the release kernel
-set (benchmarks/kernels.py; two passes, each kernel keeping the steadier), the peer
+set (benchmarks/kernel_set.py; two passes, each kernel keeping the steadier), the peer
 comparison (benchmarks/compare.py: numpy and torch against the memory-write ceiling)
 and the pytest-benchmark cases (benchmarks/bench_*.py), and writes them with the
 environment they came from.
 
 gate builds the last release recorded for this CPU class (its commit, in a temporary
 git worktree) and the working tree, then runs the kernel set on both in paired,
-interleaved rounds: one worker process per build (kernels.py --serve), asked in turn
+interleaved rounds: one worker process per build (kernel_set.py --serve), asked in turn
 kernel by kernel (A B, then B A for the next), so that the two timings of a pair are
 seconds apart and see the same load on a shared machine. Each timing is the fastest
 of three runs, and the gate compares the per-round ratios (median and range), not
@@ -39,7 +39,7 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "benchmarks", "results")
 DOCS = os.path.join(ROOT, "docs", "benchmarks.md")
-KERNELS = os.path.join(ROOT, "benchmarks", "kernels.py")
+KERNELS = os.path.join(ROOT, "benchmarks", "kernel_set.py")
 
 
 # -- environment ---------------------------------------------------------------------
@@ -230,7 +230,7 @@ def render_docs() -> str:
                              f"{row['x_ceiling']:.2f} | {speed} |")
             how = "median of the runs of the steadier of two passes" if any(
                 k.get("passes") for k in r["kernels"].values()) else "median of the runs"
-            lines += ["", f"Release kernel set (`benchmarks/kernels.py`, {how}):", "",
+            lines += ["", f"Release kernel set (`benchmarks/kernel_set.py`, {how}):", "",
                       "| kernel | median ms | rate |", "|---|---:|---:|"]
             for name, k in r["kernels"].items():
                 lines.append(f"| {name} | {k['median_s'] * 1e3:.2f} | {k['rate'] / 1e9:.3f} G{k['unit']}/s |")
@@ -294,7 +294,7 @@ def _isolated(site: str) -> tuple:
 
 
 class _Worker:
-    """kernels.py --serve importing weightinit from `site` only: times one kernel at
+    """kernel_set.py --serve importing weightinit from `site` only: times one kernel at
     a time on request, so that the gate can alternate two builds kernel by kernel."""
 
     def __init__(self, site: str, quick: bool, env: dict):

@@ -3,6 +3,7 @@ anywhere (sdist -> wheel in a fresh venv, no AVX in the baseline code), a benchm
 page that agrees with the recorded results, and the gate's verdict logic."""
 import glob
 import importlib.metadata
+import importlib.util
 import os
 import platform
 import re
@@ -17,8 +18,18 @@ import pytest
 import weightinit as wi
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
-import release  # noqa: E402
+
+
+def _load_release():
+    """benchmarks/release.py loaded by path: putting benchmarks/ on sys.path would let
+    its scripts shadow installed modules for the rest of the run."""
+    spec = importlib.util.spec_from_file_location("weightinit_bench_release", os.path.join(ROOT, "benchmarks", "release.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+release = _load_release()
 
 
 def test_one_version():
@@ -153,3 +164,11 @@ def test_baseline_code_runs_on_a_cpu_without_avx(fresh_venv):
     out = r.stdout.split("\n")
     assert out[1].split()[1] == "scalar"
     assert out[2] == _probe_here(), "the portable path must give the same bits"
+
+
+def test_benchmark_scripts_never_shadow_installed_modules():
+    # transformers' `from kernels import ...` once found benchmarks/kernels.py because the
+    # benchmarks folder was on sys.path for the whole test run
+    folder = os.path.realpath(os.path.join(ROOT, "benchmarks"))
+    assert folder not in {os.path.realpath(p) for p in sys.path if p}
+    assert os.path.exists(os.path.join(folder, "__init__.py"))

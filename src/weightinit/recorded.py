@@ -20,6 +20,7 @@ constant patches can be filled chunk by chunk (``elementwise``).
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import json
 import math
@@ -48,6 +49,14 @@ UNARY = {
 BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide,
           "pow": np.power, "maximum": np.maximum, "minimum": np.minimum}
 MAX_LITERAL = 1 << 22   # elements of a literal value stored in a checkpoint's metadata
+MAX_DEPTH = 256         # nesting of a recorded value (init code records a few levels)
+MAX_NDIM = 64
+# the keys each operation needs besides "op" (a recorded value may come from an untrusted
+# file: every node is checked before anything is evaluated)
+_OPERANDS = {"prev": (), "arange": ("start", "step", "shape"), "values": ("shape", "data"),
+             "clamp": ("x",), "reshape": ("x", "shape"), "expand": ("x", "shape"),
+             "strided": ("x", "offset", "shape", "strides"), "permute": ("x", "dims"),
+             **{op: ("x",) for op in UNARY}, **{op: ("x", "y") for op in BINARY}}
 
 
 # ---------------------------------------------------------------- leaves
@@ -85,6 +94,161 @@ def constant_of(node):
     return None
 
 
+def _ints(value, what: str, *, ndim=None) -> tuple:
+    """A list of non-negative ints (a shape, strides, an offset list)."""
+    if not isinstance(value, (list, tuple)) or len(value) > MAX_NDIM or any(
+            isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in value):
+        raise ValueError(f"{what} must be a list of at most {MAX_NDIM} non-negative ints, got {value!r:.200}")
+    if ndim is not None and len(value) != ndim:
+        raise ValueError(f"{what} has {len(value)} entries, expected {ndim}")
+    return tuple(value)
+
+
+def _number(value, what: str, *, allow_inf=False) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value) or (
+            math.isinf(value) and not allow_inf):
+        raise ValueError(f"{what} must be a finite number, got {value!r:.200}")
+    return float(value)
+
+
+def check_node(node, depth: int = 0) -> None:
+    """Raise ValueError unless `node` is a well-formed recorded value: known operations,
+    every key they need with the right type, finite numbers, at most MAX_DEPTH levels."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"a recorded value is nested more than {MAX_DEPTH} levels deep")
+    if not isinstance(node, dict):
+        _number(node, "a recorded number")
+        return
+    if "scheme" in node:
+        if not isinstance(node["scheme"], dict):
+            raise ValueError(f"a recorded leaf's 'scheme' must be a dict, got {node['scheme']!r:.200}")
+        _ints(node.get("shape"), "a recorded leaf's 'shape'")
+        leaf = node.get("leaf", 0)
+        if isinstance(leaf, bool) or not isinstance(leaf, int) or leaf < 0:
+            raise ValueError(f"a recorded leaf's 'leaf' must be a non-negative int, got {leaf!r:.200}")
+        if node["scheme"].get("name") == Recorded.name:
+            raise ValueError("a recorded leaf cannot itself be a recorded scheme")
+        try:
+            _leaf_scheme(node)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"a recorded leaf's scheme is invalid: {exc}") from None
+        return
+    op = node.get("op")
+    if op not in _OPERANDS:
+        raise ValueError(f"unknown recorded operation {op!r:.100}")
+    missing = [k for k in _OPERANDS[op] if k not in node]
+    if missing:
+        raise ValueError(f"recorded operation {op!r} lacks {', '.join(map(repr, missing))}")
+    if "shape" in node:
+        _ints(node["shape"], f"the shape of recorded operation {op!r}")
+    if op == "arange":
+        _number(node["start"], "arange's start")
+        _number(node["step"], "arange's step")
+        _ints(node["shape"], "arange's shape", ndim=1)
+    elif op == "values":
+        if not isinstance(node["data"], str):
+            raise ValueError("a recorded literal's 'data' must be a base64 string")
+        if math.prod(node["shape"]) > MAX_LITERAL:
+            raise ValueError(f"a recorded literal of {math.prod(node['shape'])} elements is larger than "
+                             f"{MAX_LITERAL}")
+    elif op == "clamp":
+        for k in ("min", "max"):
+            if node.get(k) is not None:
+                _number(node[k], f"clamp's {k}", allow_inf=True)
+    elif op == "strided":
+        if isinstance(node["offset"], bool) or not isinstance(node["offset"], int) or node["offset"] < 0:
+            raise ValueError(f"strided's offset must be a non-negative int, got {node['offset']!r:.200}")
+        _ints(node["strides"], "strided's strides", ndim=len(node["shape"]))
+    elif op == "permute":
+        _ints(node["dims"], "permute's dims")
+    for k in ("x", "y"):
+        if k in _OPERANDS[op]:
+            check_node(node[k], depth + 1)
+
+
+def _broadcast(a: tuple, b: tuple, what: str) -> tuple:
+    try:
+        return tuple(np.broadcast_shapes(a, b))
+    except ValueError:
+        raise ValueError(f"{what}: shapes {a} and {b} do not broadcast") from None
+
+
+def shape_of(node, target: tuple, limit: int) -> tuple:
+    """The shape `evaluate(node, prev=<array of shape target>)` gives, for a node that
+    passed check_node; ValueError if an operation does not fit its operands (a view
+    beyond its source, a reshape that changes the size, ...) or any value has more
+    than `limit` elements. Touches no tensor memory."""
+    if not isinstance(node, dict):
+        return ()
+    if "scheme" in node:
+        shape = tuple(node["shape"])
+    else:
+        op = node["op"]
+        sx = shape_of(node["x"], target, limit) if "x" in _OPERANDS[op] else None
+        if op == "prev":
+            shape = target
+        elif op in ("arange", "values"):
+            shape = tuple(node["shape"])
+        elif op in UNARY or op == "clamp":
+            shape = sx
+        elif op in BINARY:
+            shape = _broadcast(sx, shape_of(node["y"], target, limit), f"recorded operation {op!r}")
+        elif op == "reshape":
+            shape = tuple(node["shape"])
+            if math.prod(shape) != math.prod(sx):
+                raise ValueError(f"a recorded reshape of {sx} to {shape} changes the number of elements")
+        elif op == "expand":
+            shape = tuple(node["shape"])
+            if _broadcast(sx, shape, "a recorded expand") != shape:
+                raise ValueError(f"a recorded expand of {sx} to {shape} is not a broadcast")
+        elif op == "strided":
+            shape = tuple(node["shape"])
+            _strided_fits(node, math.prod(sx))
+        else:   # permute
+            if sorted(node["dims"]) != list(range(len(sx))):
+                raise ValueError(f"recorded permute dims {node['dims']} are not a permutation of {len(sx)} axes")
+            shape = tuple(sx[d] for d in node["dims"])
+    if math.prod(shape) > limit:
+        raise ValueError(f"a recorded value of {math.prod(shape)} elements is larger than the tensor it "
+                         f"initializes allows ({limit})")
+    return shape
+
+
+def _strided_fits(node, source_size: int) -> None:
+    """A strided view reads only elements of its source."""
+    shape, strides, offset = node["shape"], node["strides"], node["offset"]
+    if math.prod(shape) == 0:
+        return
+    last = offset + sum((n - 1) * st for n, st in zip(shape, strides))
+    if last >= source_size:
+        raise ValueError(f"a recorded strided view (offset {offset}, shape {list(shape)}, strides "
+                         f"{list(strides)}) reads element {last} of a source of {source_size} elements")
+
+
+def _literal(node) -> np.ndarray:
+    """A recorded literal, decompressed to exactly its declared size and no further."""
+    shape = tuple(node["shape"])
+    expected = 8 * math.prod(shape)
+    try:
+        raw = base64.b64decode(node["data"], validate=True)
+        z = zlib.decompressobj()
+        data = z.decompress(raw, expected + 1)
+    except (binascii.Error, zlib.error, ValueError) as exc:
+        raise ValueError(f"a recorded literal's data is not valid base64 zlib data ({exc})") from None
+    if len(data) != expected or not z.eof or z.unused_data:
+        raise ValueError(f"a recorded literal's data does not hold exactly its {math.prod(shape)} float64 "
+                         "values")
+    return np.frombuffer(data, np.float64).reshape(shape).copy()
+
+
+def _finite_result(op, result, *operands):
+    """An operation that turns finite values into inf or NaN (log(-1), pow(10, 400))
+    is refused rather than written."""
+    if not np.all(np.isfinite(result)) and all(np.all(np.isfinite(v)) for v in operands):
+        raise ValueError(f"recorded operation {op!r} gives a non-finite value from finite operands")
+    return result
+
+
 def _leaf_stream(stream, leaf: int):
     return stream if leaf == 0 else substream(stream, f"recorded.{leaf}")
 
@@ -108,14 +272,15 @@ def evaluate(node, seed, stream, threads=None, prev=None) -> np.ndarray:
     if op == "arange":
         return node["start"] + node["step"] * np.arange(node["shape"][0], dtype=np.float64)
     if op == "values":
-        raw = zlib.decompress(base64.b64decode(node["data"]))
-        return np.frombuffer(raw, np.float64).reshape(node["shape"]).copy()
+        return _literal(node)
     if op in UNARY:
+        x = ev("x")
         with np.errstate(all="ignore"):
-            return UNARY[op](ev("x"))
+            return _finite_result(op, UNARY[op](x), x)
     if op in BINARY:
+        x, y = ev("x"), ev("y")
         with np.errstate(all="ignore"):
-            return BINARY[op](ev("x"), ev("y"))
+            return _finite_result(op, BINARY[op](x, y), x, y)
     if op == "clamp":
         x = ev("x")
         lo, hi = node.get("min"), node.get("max")
@@ -125,7 +290,9 @@ def evaluate(node, seed, stream, threads=None, prev=None) -> np.ndarray:
     if op == "expand":
         return np.broadcast_to(ev("x"), node["shape"])
     if op == "strided":   # any view torch made of a value: offset and strides in elements
-        flat = np.ascontiguousarray(ev("x"), dtype=np.float64).reshape(-1)[node["offset"]:]
+        flat = np.ascontiguousarray(ev("x"), dtype=np.float64).reshape(-1)
+        _strided_fits(node, flat.size)   # checked before, and again here: as_strided trusts it
+        flat = flat[node["offset"]:]
         return np.lib.stride_tricks.as_strided(flat, node["shape"], [st * 8 for st in node["strides"]]).copy()
     if op == "permute":
         return np.transpose(ev("x"), node["dims"])
@@ -171,11 +338,23 @@ def _canonical_step(step):
         region, value = step.get("region"), step["value"]
     else:
         region, value = step
-    if isinstance(value, str):
-        value = json.loads(value)
+    try:
+        if isinstance(value, str):
+            value = json.loads(value)
+        check_node(value)
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    except RecursionError:
+        raise ValueError(f"a recorded value is nested more than {MAX_DEPTH} levels deep") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"a recorded value is not valid JSON ({exc})") from None
     if region is not None:
-        region = tuple((int(s), int(e)) for s, e in region)
-    return region, json.dumps(value, sort_keys=True, separators=(",", ":"))
+        if not isinstance(region, (list, tuple)) or len(region) > MAX_NDIM or not all(
+                isinstance(b, (list, tuple)) and len(b) == 2 for b in region):
+            raise ValueError(f"a recorded region must be a list of [start, stop] pairs, got {region!r:.200}")
+        region = tuple(_ints(b, "a recorded region's [start, stop]") for b in region)
+        if any(s > e for s, e in region):
+            raise ValueError(f"a recorded region {[list(b) for b in region]} has a start after its stop")
+    return region, text
 
 
 @dataclass(frozen=True)
@@ -198,6 +377,26 @@ class Recorded(Scheme):
     def _parsed(self):
         """[(region, value node)], parsed once (the scheme is frozen)."""
         return [(r, json.loads(v)) for r, v in self.steps]
+
+    def check_shape_(self, shape) -> None:
+        """Raise ValueError unless every write fits a tensor of `shape`: its region lies
+        inside the tensor (as many dimensions), and its value has a shape that the
+        region takes, no larger than the tensor allows. Nothing is evaluated."""
+        shape = tuple(shape)
+        cache = self.__dict__.setdefault("_fits", set())
+        if shape in cache:
+            return
+        limit = max(math.prod(shape), MAX_LITERAL)
+        for i, (region, node) in enumerate(self._parsed):
+            if region is not None and (len(region) != len(shape) or any(e > n for (_, e), n in zip(region, shape))):
+                raise ValueError(f"recorded write {i} has region {[list(b) for b in region]}, which does not lie "
+                                 f"in a tensor of shape {shape}")
+            target = shape if region is None else tuple(e - s for s, e in region)
+            vshape = shape_of(node, target, limit)
+            same_size = _is_leaf(node) and math.prod(vshape) == math.prod(target)
+            if not same_size and _broadcast(vshape, target, f"recorded write {i}") != target:
+                raise ValueError(f"recorded write {i} gives a value of shape {vshape} for a region of shape {target}")
+        cache.add(shape)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "steps": [{"region": None if r is None else [list(b) for b in r], "value": v}
@@ -239,6 +438,7 @@ class Recorded(Scheme):
         if tuple(base_node["shape"]) != gs:
             raise ValueError(f"this recorded init wrote the tensor as shape {tuple(base_node['shape'])}, not its "
                              f"global_shape {gs}: a block of it is not supported")
+        self.check_shape_(gs)
         seed = resolve_seed(seed)
         _leaf_scheme(base_node).init_(out, seed=seed, stream=_leaf_stream(stream, base_node["leaf"]),
                                       threads=threads, global_shape=gs, offset=start)
@@ -280,6 +480,7 @@ class Recorded(Scheme):
         region = resolve_block(out, global_shape, offset)
         if region is not None:
             return self._init_block(out, seed, stream, threads, *region)
+        self.check_shape_(out.shape)
         seed = resolve_seed(seed)
         steps = self._parsed
         if all(_is_leaf(node) for _, node in steps):   # plain writes: straight into out's dtype
@@ -296,13 +497,17 @@ class Recorded(Scheme):
         work = np.full(out.shape, np.nan)
         for region, node in steps:
             view = work if region is None else work[_box_slices(region)]
-            view[...] = evaluate(node, seed, stream, threads, prev=view.copy())
+            value = evaluate(node, seed, stream, threads, prev=view.copy())
+            if _is_leaf(node) and np.shape(value) != view.shape and np.size(value) == view.size:
+                value = np.reshape(value, view.shape)   # the shape the init code saw, as plain writes do
+            view[...] = value
         out[...] = work.astype(out.dtype)
         return out
 
     def fill_chunk_(self, chunk, shape, offset, *, seed, stream, threads=None):
         if not self.elementwise:
             raise TypeError("this recorded init is not elementwise: use init_ on the whole tensor")
+        self.check_shape_(shape)
         steps = self._parsed
         _leaf_scheme(steps[0][1]).fill_chunk_(chunk, shape, offset, seed=seed, stream=stream, threads=threads)
         flat = chunk.reshape(-1)

@@ -16,6 +16,7 @@ import re
 
 import numpy as np
 
+from .._files import open_regular
 from .spec import DTYPES
 
 __all__ = ["safetensors_header", "npy_header", "read_safetensors_header", "read_json_file",
@@ -91,11 +92,11 @@ def _loads(raw: bytes, what: str):
 
 def read_json_file(path: str, what: str) -> dict:
     """A JSON object from a small file, bounded in size."""
-    size = os.path.getsize(path)
-    if size > MAX_JSON_BYTES:
-        raise ValueError(f"{path}: {what} of {size} bytes is larger than the {MAX_JSON_BYTES} byte limit")
-    with open(path, "rb") as fh:
-        obj = _loads(fh.read(), f"{path}")
+    with open_regular(path, what) as fh:
+        raw = fh.read(MAX_JSON_BYTES + 1)
+    if len(raw) > MAX_JSON_BYTES:
+        raise ValueError(f"{path}: {what} is larger than the {MAX_JSON_BYTES} byte limit")
+    obj = _loads(raw, f"{path}")
     if not isinstance(obj, dict):
         raise ValueError(f"{path}: {what} must be a JSON object, got {type(obj).__name__}")
     return obj
@@ -119,8 +120,8 @@ def _short(x, limit: int = 80) -> str:
 def read_safetensors_header(path: str) -> tuple[int, dict, dict]:
     """(data start, {name: (dtype code, numpy dtype, shape, begin, end)}, metadata) of a
     safetensors file, validated as described in the module docstring."""
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
+    with open_regular(path, "safetensors file") as fh:
+        size = os.fstat(fh.fileno()).st_size
         raw = fh.read(8)
         if len(raw) < 8:
             raise ValueError(f"{path}: not a safetensors file (shorter than 8 bytes)")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 
+from .._files import read_json
 from .spec import CheckpointSpec, TensorSpec
 
 __all__ = ["from_config", "load_config"]
@@ -47,11 +48,7 @@ def load_config(config):
         path = os.fspath(config)
         if os.path.isdir(path):
             path = os.path.join(path, "config.json")
-        try:
-            with open(path, encoding="utf-8") as fh:
-                config = json.load(fh)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"config {path!r}: invalid JSON: {exc}") from None
+        config = read_json(path, "config")
     if not isinstance(config, dict):
         raise TypeError(f"config must be a transformers config, a dict or a path to a config.json, "
                         f"got {type(config).__name__}")

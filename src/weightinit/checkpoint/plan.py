@@ -98,8 +98,8 @@ def scheme_json(scheme) -> str:
 def _layout_safetensors(entries, name: str, seed: int, user_meta: dict) -> DataFile:
     # largest item size first: every tensor starts aligned to its item size
     entries = sorted(entries, key=lambda e: -DTYPES[e[2]][0].itemsize)
-    metadata = {"format": "pt", "weightinit.version": _version(), "weightinit.stream_contract": _contract(),
-                "weightinit.seed": str(seed), **user_meta}
+    metadata = {**user_meta, "format": "pt", "weightinit.version": _version(),
+                "weightinit.stream_contract": _contract(), "weightinit.seed": str(seed)}
     spans, off = [], 0
     for t_name, shape, dt, scheme in entries:
         nbytes = math.prod(shape) * DTYPES[dt][0].itemsize

@@ -20,11 +20,11 @@ gpt2 takes transformers' alias names (``hidden_size`` for ``n_embd``, ...).
 """
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
 
+from .._files import read_json
 from .spec import CheckpointSpec, TensorSpec, _schemes, resolve_dtype
 
 __all__ = ["PRESETS", "preset", "preset_config"]
@@ -217,11 +217,8 @@ def preset_config(name: str, config=None, **overrides) -> dict:
     overrides = _checked(name, overrides)
     if config is not None:
         if isinstance(config, (str, os.PathLike)):
-            with open(config, encoding="utf-8") as fh:
-                try:
-                    config = json.load(fh)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"config {os.fspath(config)!r}: invalid JSON: {exc}") from None
+            path = os.path.join(config, "config.json") if os.path.isdir(config) else config
+            config = read_json(path, "config")
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict or a path to a config.json, got {type(config).__name__}")
         config = _checked(name, config)

@@ -12,6 +12,7 @@ import numpy as np
 
 from .format import (INDEX_FILE, NPY_MANIFEST, SINGLE_FILE, check_shape, checked_member, read_json_file,
                      read_safetensors_header)
+from .._files import open_regular
 from .publish import pending_publish
 from .spec import DTYPES, _schemes
 
@@ -61,7 +62,7 @@ def _read_safetensors(path: str) -> tuple[list, dict]:
 def _read_npy(path: str, info: dict | None = None) -> TensorEntry:
     name = info["name"] if info else os.path.basename(path)[:-4]
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, ".npy file") as fh:
             version = np.lib.format.read_magic(fh)
             if version == (1, 0):
                 shape, fortran, dt = np.lib.format.read_array_header_1_0(fh)
@@ -191,7 +192,8 @@ def _stats(a: np.ndarray, chunk: int = 1 << 22) -> dict:
 
 def inspect_checkpoint(path, *, stats: bool = True) -> tuple[list, dict]:
     """Rows (one dict per tensor: name, dtype, shape, scheme, expected_std and, with
-    `stats`, measured mean/std/min/max) and the checkpoint metadata."""
+    `stats`, measured mean/std/min/max; ``scheme_error`` when the recorded scheme is
+    not one weightinit accepts) and the checkpoint metadata."""
     entries, meta = read_checkpoint(path)
     rows = []
     for e in entries:
@@ -199,9 +201,13 @@ def inspect_checkpoint(path, *, stats: bool = True) -> tuple[list, dict]:
                "expected_std": None, "file": os.path.basename(e.file)}
         if e.scheme is not None:
             try:
-                row["expected_std"] = float(_schemes.from_dict(dict(e.scheme)).std(e.shape))
-            except Exception:   # a recorded scheme this version cannot evaluate: no expected std
-                pass
+                scheme = _schemes.from_dict(dict(e.scheme))
+                if isinstance(scheme, _schemes.Recorded):
+                    scheme.check_shape_(e.shape)
+                std = scheme.std(e.shape)
+                row["expected_std"] = None if std is None else float(std)
+            except (TypeError, ValueError) as exc:   # shown, never evaluated
+                row["scheme_error"] = str(exc)
         if stats:
             row.update(_stats(e.array()))
         rows.append(row)

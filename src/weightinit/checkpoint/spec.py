@@ -35,6 +35,7 @@ import numpy as np
 from .. import schemes as _schemes
 
 from .._buffers import _BF16, FLOAT8
+from .._files import MAX_JSON_BYTES, read_regular
 
 __all__ = ["TensorSpec", "CheckpointSpec", "load_spec", "parse_spec", "resolve_dtype", "DTYPES"]
 
@@ -188,6 +189,10 @@ def validate(spec: CheckpointSpec) -> None:
     if not isinstance(spec.metadata, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in spec.metadata.items()):
         raise TypeError("metadata must be a dict of str to str")
+    reserved = sorted(k for k in spec.metadata if k in _RESERVED_METADATA or k.startswith("weightinit.scheme."))
+    if reserved:   # weightinit's own record (seed, version, schemes) cannot be claimed by a spec
+        raise ValueError(f"metadata: {', '.join(map(repr, reserved))} is reserved for what weightinit records "
+                         "itself (format, weightinit.seed/version/stream_contract, weightinit.scheme.*)")
     seen = set()
     total = 0
     for i, t in enumerate(spec.tensors):
@@ -218,6 +223,8 @@ def validate(spec: CheckpointSpec) -> None:
             raise ValueError(f"tensor {t.name!r}: scheme gives a non-finite std {std!r} for shape {list(shape)}")
 
 
+# metadata keys weightinit writes itself and verify trusts
+_RESERVED_METADATA = {"format", "weightinit.version", "weightinit.stream_contract", "weightinit.seed"}
 _TOP_KEYS = {"seed", "dtype", "tensors", "metadata"}
 _TENSOR_KEYS = {"name", "shape", "dtype", "scheme", "params"}
 
@@ -272,8 +279,7 @@ def load_spec(path) -> CheckpointSpec:
     """Read a spec from a .toml or .json file."""
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
-    with open(path, "rb") as fh:
-        data = fh.read()
+    data = read_regular(path, "spec file", limit=MAX_JSON_BYTES)
     if ext == ".toml":
         if sys.version_info >= (3, 11):
             import tomllib
@@ -281,16 +287,22 @@ def load_spec(path) -> CheckpointSpec:
             import tomli as tomllib
         try:
             doc = tomllib.loads(data.decode("utf-8"))
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"{path}: invalid TOML: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{path}: TOML nested too deeply") from None
     elif ext == ".json":
         try:
             doc = json.loads(data)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ValueError(f"{path}: invalid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError(f"{path}: JSON nested too deeply") from None
     else:
         raise ValueError(f"spec file must end in .toml or .json, got {path!r}")
     try:
         return parse_spec(doc)
     except (TypeError, ValueError) as exc:
         raise type(exc)(f"{path}: {exc}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply") from None

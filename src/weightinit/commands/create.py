@@ -50,18 +50,37 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 
 
 def tokenizer_files(directory) -> dict:
-    """{name: bytes} of the tokenizer files in `directory`; ValueError when it has none."""
+    """{name: bytes} of the tokenizer files in `directory`; ValueError when it has none,
+    or when one is a symlink that leads out of the directory (a planted link would copy
+    any file the user can read into the output)."""
+    from weightinit._files import open_regular
     if not os.path.isdir(directory):
         raise ValueError(f"--tokenizer {directory!r} is not a directory")
     found = {}
     for name in TOKENIZER_FILES:
         path = os.path.join(directory, name)
-        if os.path.isfile(path):
-            with open(path, "rb") as fh:
-                found[name] = fh.read()
+        if not os.path.lexists(path):
+            continue
+        if os.path.islink(path) and not _link_allowed(directory, path):
+            raise ValueError(f"--tokenizer {directory!r}: {name} is a symlink to {os.path.realpath(path)!r}, "
+                             "outside the directory; copy the file in instead")
+        with open_regular(os.path.realpath(path), f"--tokenizer file {name}", follow_symlinks=False) as fh:
+            found[name] = fh.read()
     if not found:
         raise ValueError(f"--tokenizer {directory!r} holds no tokenizer file ({', '.join(TOKENIZER_FILES[:3])}, ...)")
     return found
+
+
+def _link_allowed(directory, path) -> bool:
+    """A symlink is followed when it stays inside `directory`, or when `directory` is a
+    Hugging Face cache snapshot (REPO/snapshots/REV) and the link leads into REPO/blobs,
+    where the hub keeps the files a snapshot names."""
+    real_dir, target = os.path.realpath(directory), os.path.realpath(path)
+    if os.path.commonpath([real_dir, target]) == real_dir:
+        return True
+    snapshots = os.path.dirname(real_dir)
+    blobs = os.path.join(os.path.dirname(snapshots), "blobs")
+    return os.path.basename(snapshots) == "snapshots" and os.path.dirname(target) == blobs
 
 
 def _overrides(items) -> dict:
@@ -78,13 +97,10 @@ def _overrides(items) -> dict:
 
 
 def _config_dict(path, overrides) -> dict:
+    from weightinit._files import read_json
     if os.path.isdir(path):
         path = os.path.join(path, "config.json")
-    with open(path, encoding="utf-8") as fh:
-        try:
-            cfg = json.load(fh)
-        except ValueError as exc:
-            raise ValueError(f"--config {path!r}: invalid JSON: {exc}") from None
+    cfg = read_json(path, "--config")
     if not isinstance(cfg, dict):
         raise ValueError(f"--config {path!r}: not a JSON object")
     return {**cfg, **overrides}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 
 
 def register(sub) -> None:
@@ -30,6 +31,10 @@ def run(args) -> int:
     from weightinit.checkpoint import inspect_checkpoint
 
     rows, meta = inspect_checkpoint(args.path, stats=not args.no_stats)
+    for r in rows:
+        if "scheme_error" in r:
+            print(f"weightinit inspect: tensor {r['name']!r}: invalid recorded scheme: {r['scheme_error']}",
+                  file=sys.stderr)
     if args.json:
         for r in rows:
             print(json.dumps({**r, "shape": list(r["shape"])}))

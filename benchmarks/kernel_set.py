@@ -1,8 +1,8 @@
 """The release kernel set: one timing per kernel, for recording a release's results
 and for the regression gate (benchmarks/release.py), which runs it against two builds.
 
-    python benchmarks/kernels.py [--quick] [--json PATH]
-    python benchmarks/kernels.py --serve [--quick]     # the gate's worker (see serve)
+    python benchmarks/kernel_set.py [--quick] [--json PATH]
+    python benchmarks/kernel_set.py --serve [--quick]     # the gate's worker (see serve)
 
 Uses only the public API that every release since 0.1.0 has (uniform_, normal_,
 trunc_normal_, orthogonal_, create_checkpoint), so one script times any of them.

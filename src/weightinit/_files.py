@@ -1,0 +1,64 @@
+"""Opening the files a user names (configs, specs, checkpoints, tokenizer files) so that
+a FIFO or a device is refused instead of blocking in open(), and a symlink is followed
+only where the caller allows it."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+__all__ = ["open_regular", "read_regular", "read_json"]
+
+
+def open_regular(path, what: str, *, follow_symlinks: bool = True):
+    """A binary file object of the regular file `path`; ValueError naming `what` for
+    anything else (a directory, FIFO, socket or device; a symlink when not followed).
+    Opened non-blocking, so a FIFO cannot stall the call, then switched back."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if not follow_symlinks and os.path.islink(path):
+            raise ValueError(f"{what} {os.fspath(path)!r} is a symlink, which is not followed") from None
+        raise exc
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
+                "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+            raise ValueError(f"{what} {os.fspath(path)!r} is {kind}: give a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path, what: str, *, limit: int | None = None) -> bytes:
+    """The bytes of the regular file `path` (see open_regular); ValueError when it holds
+    more than `limit` bytes, found without reading past the limit."""
+    with open_regular(path, what) as fh:
+        data = fh.read() if limit is None else fh.read(limit + 1)
+    if limit is not None and len(data) > limit:
+        raise ValueError(f"{what} {os.fspath(path)!r} is larger than {limit} bytes")
+    return data
+
+
+MAX_JSON_BYTES = 64 << 20   # a config or spec; a checkpoint header has its own limit
+
+
+def read_json(path, what: str, *, limit: int = MAX_JSON_BYTES):
+    """The JSON document in the regular file `path`, with every way it can be wrong
+    (too large, not UTF-8, invalid, nested too deeply) a ValueError naming `what`."""
+    data = read_regular(path, what, limit=limit)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise ValueError(f"{what} {os.fspath(path)!r}: JSON nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} {os.fspath(path)!r}: not UTF-8 text") from None
+    except ValueError as exc:
+        raise ValueError(f"{what} {os.fspath(path)!r}: invalid JSON: {exc}") from None
