@@ -249,3 +249,81 @@ def test_deeply_nested_files_are_one_line_errors(tmp_path, kind):
     args = ["create", "--config", str(f)] if kind == "config.json" else ["create", str(f)]
     rc, err = _cli(*args, "-o", str(tmp_path / "out"))
     assert rc == 2 and err.count("\n") == 1 and "nested too deeply" in err, err
+
+
+# -- absurd sizes and empty names: refused up front, in bounded memory, nothing written --
+
+CLI_REFUSALS = {
+    "gpt2-a-billion-layers": (["create", "gpt2", "--set", "n_layer=1000000000", "-o", "{out}"], "tensors"),
+    "llama-a-billion-layers": (["create", "llama", "--set", "num_hidden_layers=1000000000", "-o", "{out}"],
+                               "tensors"),
+    "gpt2-vocab-10-to-the-12": (["create", "gpt2", "--set", "vocab_size=1000000000000", "-o", "{out}"],
+                                "not enough free space"),
+    "gpt2-config-huge-vocab": (["create", "gpt2", "--config", "{huge_config}", "-o", "{out}"],
+                               "not enough free space"),
+    "empty-output": (["create", "gpt2", "-o", ""], "-o/--output"),
+    "demo-inf": (["demo", "--gib", "inf"], "--gib must be a positive"),
+    "demo-nan": (["demo", "--gib", "nan"], "--gib must be a positive"),
+    "demo-a-billion-gib": (["demo", "--gib", "1e9"], "GiB of memory"),
+    "demo-less-than-an-element": (["demo", "--gib", "1e-12"], "less than one"),
+    "diagnose-huge-width": (["diagnose", "--width", "10000000"], "GiB of memory"),
+    "diagnose-huge-batch": (["diagnose", "--batch", "1000000000000"], "GiB of memory"),
+    "diagnose-huge-depth": (["diagnose", "--depth", "100000000"], "--depth must be at most"),
+    "diagnose-zero-input-dim": (["diagnose", "--input-dim", "0"], "--input-dim"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLI_REFUSALS))
+def test_absurd_sizes_are_refused_at_once(tmp_path, name):
+    args, words = CLI_REFUSALS[name]
+    huge = tmp_path / "config.json"
+    huge.write_text(json.dumps({"model_type": "gpt2", "vocab_size": 10 ** 12, "n_positions": 8, "n_embd": 8,
+                                "n_layer": 1, "n_head": 2}))
+    out = tmp_path / "out"
+    code = ("import resource, sys; from weightinit.cli import main; rc = main(sys.argv[1:]); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024); sys.exit(rc)")
+    res = subprocess.run([sys.executable, "-c", code, *(a.format(out=out, huge_config=huge) for a in args)],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and words in res.stderr, res.stderr
+    assert int(res.stdout.split()[-1]) < 500, "refusing it took more than 500 MiB"
+    assert not out.exists() and sorted(os.listdir(tmp_path)) == ["config.json"]
+
+
+def test_preset_config_may_be_a_directory(tmp_path):
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "config.json").write_text(json.dumps({"model_type": "gpt2", "vocab_size": 16, "n_positions": 8,
+                                                 "n_embd": 8, "n_layer": 1, "n_head": 2}))
+    out = tmp_path / "m"
+    assert main(["create", "gpt2", "--config", str(cfg), "-o", str(out), "-q", "--seed", "0"]) == 0
+    from weightinit.checkpoint import read_checkpoint
+    entries, _ = read_checkpoint(out)
+    assert {e.name: e.shape for e in entries}["transformer.wte.weight"] == (16, 8)
+
+
+def test_create_checks_every_tensor_against_its_dtype_before_writing(tmp_path):
+    spec = CheckpointSpec([TensorSpec("ok", (1 << 16,), wi.schemes.get("normal", std=1.0)),
+                           TensorSpec("big", (16,), wi.schemes.get("normal", std=1000.0), dtype="float8_e4m3fn")],
+                          seed=0)
+    with pytest.raises(ValueError, match="tensor 'big' \\(float8_e4m3fn\\): std=1000"):
+        create_checkpoint(spec, tmp_path / "m", progress=False)
+    assert os.listdir(tmp_path) == []
+    # the same through the dtype that replaces the spec's default
+    spec = CheckpointSpec([TensorSpec("w", (16,), wi.schemes.get("normal", std=10000.0))], seed=0)
+    with pytest.raises(ValueError, match="tensor 'w' \\(float8_e5m2\\)"):
+        create_checkpoint(spec, tmp_path / "m", dtype="float8_e5m2", progress=False)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("arch", ["pipeline", "AutoModel", "__version__", "PreTrainedTokenizerFast", "BertModel",
+                                  "no such class", 5])
+def test_architectures_that_name_no_model_of_this_family(tmp_path, arch, capsys):
+    pytest.importorskip("transformers")
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({"model_type": "gpt2", "architectures": [arch], "vocab_size": 16, "n_positions": 8,
+                               "bos_token_id": 0, "eos_token_id": 0,
+                               "n_embd": 8, "n_layer": 1, "n_head": 2}))
+    assert main(["create", "--config", str(cfg), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "architectures[0]" in err, err
+    assert not (tmp_path / "out").exists()

@@ -71,10 +71,15 @@ def _model_class(config):
     _, transformers = _import()
     archs = getattr(config, "architectures", None) or []
     if archs:
-        cls = getattr(transformers, archs[0], None)
-        if cls is None:
-            raise ValueError(f"config architectures[0] {archs[0]!r} is not a model class of transformers "
+        name = archs[0] if isinstance(archs, (list, tuple)) else archs
+        cls = getattr(transformers, name, None) if isinstance(name, str) and name.isidentifier() else None
+        if not (isinstance(cls, type) and issubclass(cls, transformers.PreTrainedModel)):
+            raise ValueError(f"config architectures[0] {name!r:.100} is not a model class of transformers "
                              f"{transformers.__version__}")
+        family = getattr(cls, "config_class", None)
+        if isinstance(family, type) and not isinstance(config, family):
+            raise ValueError(f"config architectures[0] {name!r} is a {family.__name__} model, but the config is a "
+                             f"{type(config).__name__} (model_type {config.model_type!r})")
         return cls
     masked = transformers.AutoModelForMaskedLM._model_mapping
     for auto in _AUTO_CLASSES:

@@ -25,7 +25,7 @@ import numbers
 import os
 
 from .._files import read_json
-from .spec import CheckpointSpec, TensorSpec, _schemes, resolve_dtype
+from .spec import MAX_TENSORS, CheckpointSpec, TensorSpec, _schemes, resolve_dtype
 
 __all__ = ["PRESETS", "preset", "preset_config"]
 
@@ -106,8 +106,17 @@ def _embedding_scheme(std, vocab, dim, pad):
     return _pad_row_scheme(normal, (vocab, dim), rows=[pad])
 
 
+def _layers(cfg: dict, key: str, per_layer: int) -> int:
+    """The layer count, refused before any tensor is listed when the checkpoint would
+    have more tensors than any real model (a typo such as n_layer=1000000000)."""
+    L = _int(cfg, key, 0)
+    if L * per_layer > MAX_TENSORS:
+        raise ValueError(f"config {key}={L} gives more than {MAX_TENSORS} tensors")
+    return L
+
+
 def _gpt2(cfg: dict) -> list:
-    L, d = _int(cfg, "n_layer", 0), _int(cfg, "n_embd")
+    L, d = _layers(cfg, "n_layer", 12), _int(cfg, "n_embd")
     V, P = _int(cfg, "vocab_size"), _int(cfg, "n_positions")
     n_head = _int(cfg, "n_head")
     if d % n_head:
@@ -135,7 +144,7 @@ def _gpt2(cfg: dict) -> list:
 
 
 def _llama(cfg: dict) -> list:
-    L, d = _int(cfg, "num_hidden_layers", 0), _int(cfg, "hidden_size")
+    L, d = _layers(cfg, "num_hidden_layers", 16), _int(cfg, "hidden_size")
     V, inter = _int(cfg, "vocab_size"), _int(cfg, "intermediate_size")
     nh = _int(cfg, "num_attention_heads")
     nkv = nh if cfg.get("num_key_value_heads") is None else _int(cfg, "num_key_value_heads")

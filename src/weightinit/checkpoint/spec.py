@@ -57,6 +57,7 @@ _ALIASES = {
     "f8_e4m3": "float8_e4m3fn", "float8_e4m3": "float8_e4m3fn", "f8_e5m2": "float8_e5m2",
 }
 _MAX_BYTES = 2**62  # far beyond any disk; keeps every offset inside int64
+MAX_TENSORS = 1_000_000   # more than any real checkpoint holds (DeepSeek-V3: about 90 000)
 
 
 def resolve_dtype(dtype, what: str = "dtype") -> str:
@@ -193,6 +194,8 @@ def validate(spec: CheckpointSpec) -> None:
     if reserved:   # weightinit's own record (seed, version, schemes) cannot be claimed by a spec
         raise ValueError(f"metadata: {', '.join(map(repr, reserved))} is reserved for what weightinit records "
                          "itself (format, weightinit.seed/version/stream_contract, weightinit.scheme.*)")
+    if len(spec.tensors) > MAX_TENSORS:
+        raise ValueError(f"tensors: {len(spec.tensors)} tensors, more than the {MAX_TENSORS} any checkpoint holds")
     seen = set()
     total = 0
     for i, t in enumerate(spec.tensors):
@@ -221,6 +224,37 @@ def validate(spec: CheckpointSpec) -> None:
                             f"shape {list(shape)}: {exc}") from None
         if std is not None and not (isinstance(std, numbers.Real) and math.isfinite(std)):
             raise ValueError(f"tensor {t.name!r}: scheme gives a non-finite std {std!r} for shape {list(shape)}")
+
+
+def _range_plan(scheme, shape):
+    """(distribution, parameters) the fill of `scheme` uses for `shape`, where the
+    dtype's range check applies (an elementwise scheme, or a recorded one whose first
+    write is), else None."""
+    base = scheme._base() if isinstance(scheme, _schemes.Recorded) else scheme
+    if base is None or not getattr(base, "elementwise", False) or not hasattr(base, "plan"):
+        return None
+    return base.plan(shape)
+
+
+def check_ranges(spec: CheckpointSpec, dtype=None) -> int:
+    """Every tensor's parameters against the range of the dtype it is written in (`dtype`
+    replacing the spec's default), as each fill would check them, before the first byte
+    is written; returns the total size in bytes."""
+    from .. import _limits
+    default = spec.dtype if dtype is None else dtype
+    total = 0
+    for t in spec.tensors:
+        dt = t.dtype or default
+        shape = tuple(t.shape)
+        total += math.prod(shape) * DTYPES[dt][0].itemsize
+        plan = _range_plan(t.scheme, shape)
+        if plan is None or plan[0] not in _limits.CHECKS:
+            continue
+        try:
+            _limits.check(plan[0], plan[1], dt)
+        except ValueError as exc:
+            raise ValueError(f"tensor {t.name!r} ({dt}): {exc}") from None
+    return total
 
 
 # metadata keys weightinit writes itself and verify trusts

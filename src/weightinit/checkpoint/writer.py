@@ -38,7 +38,7 @@ from .diskio import O_DIRECT, ChunkWriter, drop_cached, read_into
 from .plan import Plan, parse_size
 from .publish import (Staging, TargetLock, check_space, lock_name, old_checkpoint_files, publish, read_journal,
                       roll_forward, staging_name, _human)
-from .spec import DTYPES, CheckpointSpec, load_spec, parse_spec, resolve_dtype, validate
+from .spec import DTYPES, CheckpointSpec, check_ranges, load_spec, parse_spec, resolve_dtype, validate
 
 __all__ = ["create_checkpoint", "parse_size", "CheckpointResult", "TargetExistsError"]
 
@@ -98,6 +98,17 @@ def _resolve_spec(spec) -> CheckpointSpec:
     raise TypeError(f"spec must be a CheckpointSpec, a dict, a path or a preset name, got {type(spec).__name__}")
 
 
+def _existing_parent(path: str) -> str:
+    """The nearest existing directory at or above `path` (where its files will live)."""
+    p = os.path.abspath(path)
+    while not os.path.isdir(p):
+        parent = os.path.dirname(p)
+        if parent == p:
+            break
+        p = parent
+    return p
+
+
 def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_shard_size=None,
                       progress=True, resume=False, format="safetensors", overwrite=False, client=None):
     """Write a checkpoint of randomly initialized tensors straight to disk.
@@ -155,9 +166,14 @@ def create_checkpoint(spec, path, *, seed=None, dtype=None, threads=None, max_sh
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path, got {type(path).__name__}")
     path = os.fspath(path)
+    if not path:
+        raise ValueError("path must name a file or directory, got ''")
     spec = _resolve_spec(spec)
     if dtype is not None:
         dtype = resolve_dtype(dtype)
+    total = check_ranges(spec, dtype)
+    if not resume:   # before any planning: a typo'd size is refused at once, in bounded memory
+        check_space(_existing_parent(path), [total])
     if max_shard_size is not None:
         max_shard_size = parse_size(max_shard_size)
     if threads is not None:

@@ -140,6 +140,8 @@ def run(args) -> int:
     from weightinit.checkpoint import PRESETS, create_checkpoint, load_spec, preset
     from weightinit.checkpoint.writer import TargetExistsError
 
+    if not args.output:
+        raise ValueError("-o/--output must name a .safetensors file or a directory, got ''")
     target = args.spec
     if target is None:
         if args.config is None:

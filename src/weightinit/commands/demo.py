@@ -24,10 +24,15 @@ def run(args) -> int:
     from weightinit._buffers import _BF16, FLOAT8
     from weightinit._threads import resolve_threads
 
-    if args.gib <= 0:
-        raise ValueError(f"--gib must be positive, got {args.gib}")
+    import math
+    from weightinit._memory import check_fits
+    if not (math.isfinite(args.gib) and args.gib > 0):
+        raise ValueError(f"--gib must be a positive number of GiB, got {args.gib}")
     dtype = _BF16 if args.dtype == "bfloat16" else FLOAT8.get(args.dtype) or np.dtype(args.dtype)
     n = int(args.gib * 2**30) // dtype.itemsize
+    if n < 1:
+        raise ValueError(f"--gib {args.gib} is less than one {args.dtype} element")
+    check_fits(n * dtype.itemsize, f"--gib {args.gib:g}")
     threads = resolve_threads(args.threads)   # the count actually used, printed below
     out = np.empty(n, dtype)
     wi.zeros_(out, threads=threads)   # touch the pages first: measure the kernel, not page faults

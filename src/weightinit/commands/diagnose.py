@@ -3,6 +3,9 @@ print a per-layer table and a verdict (vanishing / exploding / healthy)."""
 from __future__ import annotations
 
 
+MAX_DEPTH = 10_000   # layers one Python loop propagates in minutes, not days
+
+
 def _param(text):
     from weightinit._scheme_text import parse_value
     if "=" not in text:
@@ -40,6 +43,15 @@ def run(args) -> int:
     for name in ("depth", "width", "batch"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.depth > MAX_DEPTH:
+        raise ValueError(f"--depth must be at most {MAX_DEPTH}, got {args.depth}")
+    if args.input_dim is not None and args.input_dim < 1:
+        raise ValueError(f"--input-dim must be >= 1, got {args.input_dim}")
+    from weightinit._memory import check_fits
+    d_in = args.input_dim or args.width
+    # float64 weights of every layer, and each layer's activations and gradients for the batch
+    need = 8 * (d_in * args.width + (args.depth - 1) * args.width ** 2 + 4 * args.batch * (d_in + args.depth * args.width))
+    check_fits(need, f"--depth {args.depth} --width {args.width} --batch {args.batch}")
     params = dict(_param(t) for t in args.param)
     scheme = schemes.get(args.scheme, **params)
     widths = [args.input_dim or args.width] + [args.width] * args.depth
