@@ -21,6 +21,12 @@ LEAF88 = {**LEAF2, "shape": [8, 8]}
 ZERO_ROW = {"scheme": {"name": "constant", "value": 0.0}, "shape": [1, 8], "leaf": 0}
 
 
+# the child's own peak RSS in MiB (VmHWM: ru_maxrss would carry over the pytest parent's
+# peak through fork and exec)
+PEAK_MIB = ("import re; print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1))"
+            " // 1024)")
+
+
 def _zlib_b64(data: bytes) -> str:
     return base64.b64encode(zlib.compress(data)).decode()
 
@@ -152,8 +158,7 @@ def test_a_decompression_bomb_stays_bounded(tmp_path):
     f = tmp_path / "model.safetensors"
     _checkpoint_with_scheme(f, json.dumps({"name": "recorded", "steps": steps}))
     assert f.stat().st_size < 4 << 20
-    code = ("import resource, sys; from weightinit.cli import main; rc = main(['verify', sys.argv[1]]); "
-            "print(rc, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)")
+    code = "import sys; from weightinit.cli import main; print(main(['verify', sys.argv[1]]))\n" + PEAK_MIB
     res = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True, timeout=300)
     rc, peak_mib = map(int, res.stdout.split())
     assert rc == 2 and "exactly its 64" in res.stderr, res.stderr
@@ -188,7 +193,8 @@ def test_tokenizer_symlinks_inside_the_directory_and_into_a_hub_cache_are_follow
     os.symlink("../../blobs/abc123", snap / "tokenizer.json")
     (snap / "real_vocab.txt").write_text("a\nb\n")
     os.symlink("real_vocab.txt", snap / "vocab.txt")
-    assert tokenizer_files(str(snap)) == {"tokenizer.json": b'{"hub": 1}', "vocab.txt": b"a\nb\n"}
+    assert {k: v.read() for k, v in tokenizer_files(str(snap)).items()} == \
+        {"tokenizer.json": b'{"hub": 1}', "vocab.txt": b"a\nb\n"}
     os.symlink("/etc/hostname", snap / "merges.txt")
     with pytest.raises(ValueError, match="merges.txt is a symlink"):
         tokenizer_files(str(snap))
@@ -280,8 +286,7 @@ def test_absurd_sizes_are_refused_at_once(tmp_path, name):
     huge.write_text(json.dumps({"model_type": "gpt2", "vocab_size": 10 ** 12, "n_positions": 8, "n_embd": 8,
                                 "n_layer": 1, "n_head": 2}))
     out = tmp_path / "out"
-    code = ("import resource, sys; from weightinit.cli import main; rc = main(sys.argv[1:]); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024); sys.exit(rc)")
+    code = "import sys; from weightinit.cli import main; rc = main(sys.argv[1:])\n" + PEAK_MIB + "\nsys.exit(rc)"
     res = subprocess.run([sys.executable, "-c", code, *(a.format(out=out, huge_config=huge) for a in args)],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.count("\n") == 1 and words in res.stderr, res.stderr
@@ -327,3 +332,29 @@ def test_architectures_that_name_no_model_of_this_family(tmp_path, arch, capsys)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "architectures[0]" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_large_tokenizer_file_is_streamed_not_read_whole(tmp_path):
+    """A 256 MiB tokenizer.json is copied in pieces: the process stays far below its size."""
+    tok = tmp_path / "tok"
+    tok.mkdir()
+    with open(tok / "tokenizer.json", "wb") as fh:
+        fh.truncate(256 << 20)       # sparse: costs no disk until copied
+    out = tmp_path / "out"
+    code = "import sys; from weightinit.cli import main; rc = main(sys.argv[1:])\n" + PEAK_MIB + "\nsys.exit(rc)"
+    res = subprocess.run([sys.executable, "-c", code, "create", "gpt2", "--set", "n_layer=1", "--set", "n_embd=8",
+                          "--set", "n_head=2", "--set", "vocab_size=16", "--set", "n_positions=8", "-o", str(out),
+                          "--tokenizer", str(tok), "-q", "--seed", "0"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert (out / "tokenizer.json").stat().st_size == 256 << 20
+    assert int(res.stdout.split()[-1]) < 200, "the tokenizer file was read whole"
+
+
+def test_a_tokenizer_file_changed_during_the_run_is_an_error(tmp_path):
+    from weightinit._files import SourceFile
+    f = tmp_path / "tokenizer.json"
+    f.write_text("{}")
+    src = SourceFile(f, "--tokenizer file tokenizer.json")
+    f.write_text('{"changed": 1}')
+    with pytest.raises(ValueError, match="changed while"):
+        src.read()

@@ -3,11 +3,12 @@ a FIFO or a device is refused instead of blocking in open(), and a symlink is fo
 only where the caller allows it."""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
 
-__all__ = ["open_regular", "read_regular", "read_json"]
+__all__ = ["open_regular", "read_regular", "read_json", "SourceFile"]
 
 
 def open_regular(path, what: str, *, follow_symlinks: bool = True):
@@ -62,3 +63,47 @@ def read_json(path, what: str, *, limit: int = MAX_JSON_BYTES):
         raise ValueError(f"{what} {os.fspath(path)!r}: not UTF-8 text") from None
     except ValueError as exc:
         raise ValueError(f"{what} {os.fspath(path)!r}: invalid JSON: {exc}") from None
+
+
+class SourceFile:
+    """A file copied into a checkpoint as it is (a tokenizer file), streamed in pieces
+    and never held whole in memory. Its size and SHA-256 are taken when it is named,
+    and the copy is checked against them, so a file changed in between is an error,
+    not a silently different checkpoint."""
+
+    PIECE = 1 << 20
+
+    def __init__(self, path, what: str):
+        self.path, self.what = os.fspath(path), what
+        digest, size = hashlib.sha256(), 0
+        with open_regular(self.path, what) as fh:
+            for piece in iter(lambda: fh.read(self.PIECE), b""):
+                digest.update(piece)
+                size += len(piece)
+        self.size, self.sha256 = size, digest.hexdigest()
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, SourceFile) and (self.size, self.sha256) == (other.size, other.sha256)
+
+    def __repr__(self) -> str:
+        return f"SourceFile({self.path!r}, {self.size} bytes)"
+
+    def read(self) -> bytes:
+        """The whole content (for small files and tests)."""
+        out = bytearray()
+        self.copy_to(out.extend)
+        return bytes(out)
+
+    def copy_to(self, write) -> None:
+        """Call `write(piece)` for each piece of the file, then check it was the file named."""
+        digest, size = hashlib.sha256(), 0
+        with open_regular(self.path, self.what) as fh:
+            for piece in iter(lambda: fh.read(self.PIECE), b""):
+                digest.update(piece)
+                size += len(piece)
+                write(piece)
+        if (size, digest.hexdigest()) != (self.size, self.sha256):
+            raise ValueError(f"{self.what} {self.path!r} changed while the checkpoint was written")

@@ -223,8 +223,8 @@ class Plan:
             h.update(f.name.encode() + b"\0" + f.header + str(f.size).encode())
             for p in f.placements:
                 h.update(json.dumps([p.name, p.shape, p.dtype, p.offset, scheme_json(p.scheme)]).encode())
-        for name, data in self.small:
-            h.update(name.encode() + b"\0" + data)
+        for name, data in self.small:   # a copied file by its content's hash
+            h.update(name.encode() + b"\0" + (data if isinstance(data, bytes) else f"sha256:{data.sha256}".encode()))
         return h.hexdigest()
 
     def names(self) -> list:

@@ -197,14 +197,17 @@ class Staging:
         with fh:
             return fh.read(limit)
 
-    def write_atomic(self, name: str, data: bytes) -> None:
+    def write_atomic(self, name: str, data) -> None:
         tmp = name + ".tmp"
         try:
             os.unlink(tmp, dir_fd=self.fd)
         except FileNotFoundError:
             pass
         with self.create_file(tmp) as fh:
-            fh.write(data)
+            if isinstance(data, bytes):
+                fh.write(data)
+            else:          # a SourceFile: copied piece by piece
+                data.copy_to(fh.write)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)

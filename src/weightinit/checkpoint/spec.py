@@ -35,7 +35,7 @@ import numpy as np
 from .. import schemes as _schemes
 
 from .._buffers import _BF16, FLOAT8
-from .._files import MAX_JSON_BYTES, read_regular
+from .._files import MAX_JSON_BYTES, SourceFile, read_regular
 
 __all__ = ["TensorSpec", "CheckpointSpec", "load_spec", "parse_spec", "resolve_dtype", "DTYPES"]
 
@@ -99,8 +99,9 @@ class TensorSpec:
 class CheckpointSpec:
     """Validated list of tensors plus a global seed and default dtype.
     `config` (presets only) is the Hugging Face config written next to the weights;
-    `files` ({base name: bytes}) are small files written beside the weights of a
-    directory checkpoint (config.json, generation_config.json, tokenizer files)."""
+    `files` ({base name: bytes, or a SourceFile copied in pieces}) are written beside
+    the weights of a directory checkpoint (config.json, generation_config.json,
+    tokenizer files)."""
     tensors: list
     seed: int | None = None
     dtype: str = "float32"
@@ -181,8 +182,8 @@ def validate(spec: CheckpointSpec) -> None:
         spec.seed = resolve_seed(spec.seed)
     spec.dtype = resolve_dtype(spec.dtype, "dtype (the default dtype)")
     if not isinstance(spec.files, dict) or not all(
-            isinstance(k, str) and isinstance(v, bytes) for k, v in spec.files.items()):
-        raise TypeError("files must be a dict of base name to bytes")
+            isinstance(k, str) and isinstance(v, (bytes, SourceFile)) for k, v in spec.files.items()):
+        raise TypeError("files must be a dict of base name to bytes (or weightinit._files.SourceFile)")
     for k in spec.files:
         if not k or k != os.path.basename(k) or k.startswith(".") or k.endswith((".safetensors", ".npy", ".tmp")) \
                 or k in ("model.safetensors.index.json", "weightinit.json"):

@@ -50,10 +50,10 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 
 
 def tokenizer_files(directory) -> dict:
-    """{name: bytes} of the tokenizer files in `directory`; ValueError when it has none,
+    """{name: SourceFile} of the tokenizer files in `directory`; ValueError when it has none,
     or when one is a symlink that leads out of the directory (a planted link would copy
     any file the user can read into the output)."""
-    from weightinit._files import open_regular
+    from weightinit._files import SourceFile
     if not os.path.isdir(directory):
         raise ValueError(f"--tokenizer {directory!r} is not a directory")
     found = {}
@@ -64,8 +64,7 @@ def tokenizer_files(directory) -> dict:
         if os.path.islink(path) and not _link_allowed(directory, path):
             raise ValueError(f"--tokenizer {directory!r}: {name} is a symlink to {os.path.realpath(path)!r}, "
                              "outside the directory; copy the file in instead")
-        with open_regular(os.path.realpath(path), f"--tokenizer file {name}", follow_symlinks=False) as fh:
-            found[name] = fh.read()
+        found[name] = SourceFile(os.path.realpath(path), f"--tokenizer file {name}")   # streamed when written
     if not found:
         raise ValueError(f"--tokenizer {directory!r} holds no tokenizer file ({', '.join(TOKENIZER_FILES[:3])}, ...)")
     return found
