@@ -22,6 +22,10 @@ __all__ = ["from_config", "load_config"]
 
 _TORCH_DTYPES = {"float32": "float32", "float16": "float16", "bfloat16": "bfloat16", "float64": "float64",
                  "float8_e4m3fn": "float8_e4m3fn", "float8_e5m2": "float8_e5m2"}
+# dtypes torch cannot build a model in (torch.set_default_dtype, which transformers' _from_config
+# calls, takes floating point dtypes with a storage class only): the model is built in
+# bfloat16, which holds every float8 value exactly, and its bfloat16 tensors written as float8
+_BUILD_DTYPE = {"float8_e4m3fn": "bfloat16", "float8_e5m2": "bfloat16"}
 
 
 def _import():
@@ -138,7 +142,11 @@ def from_config(config, *, dtype=None, seed=None, model_class=None) -> Checkpoin
 
     `config`: a transformers config, a dict, or a path to a config.json (or its
     directory). `dtype`: the tensors' dtype (default: the config's ``dtype``, else
-    float32); modules transformers keeps in float32 stay float32. `model_class`: a
+    float32); modules transformers keeps in float32 stay float32. For float8
+    (``float8_e4m3fn``, ``float8_e5m2``) the model is built in bfloat16 (torch cannot
+    build one in float8) and its bfloat16 tensors are written as float8; the
+    ``config.json`` then says ``"dtype": "bfloat16"``, the dtype ``from_pretrained``
+    builds the model in (it cannot in float8) and that holds the float8 values exactly. `model_class`: a
     transformers model class (default: ``architectures[0]``, else the Auto class of the
     model type). The spec's ``files`` hold ``config.json`` and, for generative models,
     ``generation_config.json``, as ``save_pretrained`` writes them.
@@ -153,13 +161,14 @@ def from_config(config, *, dtype=None, seed=None, model_class=None) -> Checkpoin
     cls = model_class or _model_class(config)
     want = dtype if dtype is not None else getattr(config, "dtype", None) or "float32"
     want = resolve_dtype(str(want).replace("torch.", ""), "dtype")
+    build = _BUILD_DTYPE.get(want, want)
     from transformers.initialization import no_tie_weights
     rec = Recorder()
     # as on the CPU: each weight is initialized by its own module, then tied (so that
     # the tied head's init does not overwrite the embedding's zeroed padding row)
     with no_tie_weights():
         with torch.device("meta"), rec:
-            model = cls._from_config(config, dtype=getattr(torch, want))
+            model = cls._from_config(config, dtype=getattr(torch, build))
         with torch.no_grad(), rec:
             model.initialize_weights()
     with torch.no_grad(), rec:
@@ -180,6 +189,8 @@ def from_config(config, *, dtype=None, seed=None, model_class=None) -> Checkpoin
         dt = _TORCH_DTYPES.get(str(t.dtype).replace("torch.", ""))
         if dt is None:
             raise ValueError(f"tensor {name!r}: dtype {t.dtype} is not one weightinit writes")
+        if dt == build:
+            dt = want        # the model's dtype; a tensor kept in another one (float32) keeps it
         key = _key(t)
         src = base.get(key)
         if src is not None and src[1].shape == t.shape and t.storage_offset() == src[1].storage_offset():

@@ -10,6 +10,9 @@ Tensors
     through a contiguous temporary and ``copy_``. Tensors on other devices (CUDA,
     MPS, ...) are filled on the CPU and copied to the device. Element ``i`` (in
     row-major order of the tensor's shape) gets the same value in every case.
+    Negative and conjugate views (``torch._neg_view(t)``, ``z.conj()``) are written as
+    torch writes them: the view reads the values, its base their negatives or
+    conjugates (float8 too, which torch's own fill_ cannot negate).
     Other dtypes raise TypeError.
 
 Autograd
@@ -155,20 +158,29 @@ def _apply_dtensor_(tensor, scheme, seed, stream, threads):
 
 def _write(tensor, fill):
     """Run `fill` on a numpy array holding `tensor`'s values: its own memory when it is a
-    contiguous CPU tensor (then autograd is told), else a CPU buffer copied in."""
+    contiguous CPU tensor (then autograd is told), else a CPU buffer copied in.
+
+    A negative view (``torch._neg_view``, ``is_neg()``) or a conjugate view (``conj()``,
+    ``is_conj()``) reads the values afterwards, as after torch's own init: its base holds
+    their negatives or conjugates (``copy_`` writes through the view so)."""
     check_writable(tensor)
     with torch.no_grad():
         if tensor.is_meta or tensor.numel() == 0:
             return
         t = tensor.detach()
-        if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj():
+        if t.device.type == "cpu" and t.is_contiguous() and not t.is_conj() and not t.is_neg():
             # zero-copy: the kernel writes the tensor's own memory, so autograd must be told
             fill(_as_numpy(t))
             mark_written(t)
-        else:  # copy_ is a torch in-place op: it checks and bumps the version itself
-            tmp = torch.empty(t.shape, dtype=t.dtype)  # contiguous, on the CPU
-            fill(_as_numpy(tmp))
-            t.copy_(tmp)
+            return
+        tmp = torch.empty(t.shape, dtype=t.dtype)  # contiguous, on the CPU
+        fill(_as_numpy(tmp))
+        if t.is_neg() and t.dtype in _FLOAT8:
+            # torch cannot negate float8 (copy_ into the view raises): the negated bits go
+            # through the view's plain alias (the same memory, no negative bit)
+            tmp.view(torch.uint8).bitwise_xor_(0x80)
+            t = torch._neg_view(t)
+        t.copy_(tmp)  # copy_ is a torch in-place op: it checks and bumps the version itself
 
 
 def apply_scheme_(tensor, scheme, seed, stream=0, threads=None):
@@ -250,11 +262,19 @@ def _check_is_tensor(tensor):
         raise TypeError(f"tensor must be a torch.Tensor, got {type(tensor).__name__}")
 
 
+def _float8_neg(tensor) -> bool:
+    """A negative view of float8, which torch's own fill_ cannot write (no float8 negation)."""
+    return tensor.is_neg() and tensor.dtype in _FLOAT8
+
+
 def constant_(tensor, val: float):
     """Fill `tensor` with `val` (any dtype, as torch: it draws nothing)."""
     _check_is_tensor(tensor)
     check_writable(tensor)  # torch's fill_ writes an inference tensor before raising
     with torch.no_grad():
+        if _float8_neg(tensor):   # its plain alias gets -val (rounding to float8 is symmetric)
+            torch._neg_view(tensor).fill_(-val)
+            return tensor
         return tensor.fill_(val)
 
 
@@ -268,6 +288,9 @@ def zeros_(tensor):
     _check_is_tensor(tensor)
     check_writable(tensor)
     with torch.no_grad():
+        if _float8_neg(tensor):   # its base holds -0.0, as torch's zero_ on another negative view
+            torch._neg_view(tensor).fill_(-0.0)
+            return tensor
         return tensor.zero_()
 
 

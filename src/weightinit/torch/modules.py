@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import warnings
+import weakref
 
 import torch
 
@@ -24,6 +26,44 @@ __all__ = ["init_module_", "plan_module"]
 
 _LINEAR_DEFAULT = _s.kaiming_uniform(a=math.sqrt(5))  # U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 _RMSNORM = (torch.nn.RMSNorm,) if hasattr(torch.nn, "RMSNorm") else ()
+
+
+# one lock per module object: init_module_ and plan_module swap a module's tensors for meta
+# twins while they record, so two calls on modules that share a submodule take turns
+_LOCKS = {}                     # id(module) -> (weak reference to it, its RLock)
+_LOCKS_GUARD = threading.RLock()
+# torch's global CPU generator is one for all threads, and init code draws from it: the
+# recording (temporaries such as torch.rand(n) on the CPU) and the fallback (which seeds
+# it) take turns, so that no fallback sees another thread's draws
+_GLOBAL_RNG = threading.RLock()
+
+
+def _forget_lock(key, ref):
+    entry = _LOCKS.get(key)
+    if entry is not None and entry[0] is ref:
+        del _LOCKS[key]
+
+
+def _lock_of(mod):
+    entry = _LOCKS.get(id(mod))
+    if entry is None or entry[0]() is not mod:
+        key = id(mod)
+        entry = _LOCKS[key] = (weakref.ref(mod, lambda ref, key=key: _forget_lock(key, ref)), threading.RLock())
+    return entry[1]
+
+
+@contextlib.contextmanager
+def _exclusive(module):
+    """Hold the lock of `module` and of each of its submodules, taken in one global order
+    (by id), so that calls on overlapping modules wait for each other and never deadlock;
+    a thread already holding them takes them again (plan_module inside init_module_)."""
+    mods = sorted({id(m): m for m in module.modules()}.items())
+    with _LOCKS_GUARD:
+        locks = [_lock_of(m) for _, m in mods]
+    with contextlib.ExitStack() as held:
+        for lock in locks:
+            held.enter_context(lock)
+        yield
 
 
 def _bias_bound(weight) -> float:
@@ -130,6 +170,11 @@ def _meta_twins(module):
 def plan_module(module):
     """[(qualified name, parameter, scheme or None, why)] for every parameter of `module`
     (shared ones once, under their first name). None means no init code writes it."""
+    with _exclusive(module):
+        return _plan_module(module)
+
+
+def _plan_module(module):
     params = list(module.named_parameters())
     owner = {}
     for mname, mod in module.named_modules():
@@ -156,7 +201,7 @@ def plan_module(module):
     schemes = {}
     if any(id(p) not in rules for _, p in need) and (recorded_modules or hf_roots):
         rec = Recorder()
-        with _meta_twins(module) as twins, torch.no_grad(), rec:
+        with _GLOBAL_RNG, _meta_twins(module) as twins, torch.no_grad(), rec:
             for mod in recorded_modules:
                 mod.reset_parameters()
             for root in hf_roots:
@@ -207,9 +252,14 @@ def init_module_(module, seed=0, *, threads=None):
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     seed = resolve_seed(seed)
+    with _exclusive(module):   # another thread's call on this module would see meta twins
+        return _init_module(module, seed, threads)
+
+
+def _init_module(module, seed, threads):
     if any(p.is_meta for p in module.parameters()):
         warnings.warn("init_module_: the module's parameters are on the meta device, so there is nothing to "
-                      "fill; call module.to_empty(device='cpu') first", UserWarning, stacklevel=2)
+                      "fill; call module.to_empty(device='cpu') first", UserWarning, stacklevel=3)
         return module
     for name, p in module.named_parameters():
         if p.is_complex():  # torch's init on complex is per part, the schemes' JAX's: not the same law
@@ -224,7 +274,7 @@ def init_module_(module, seed=0, *, threads=None):
         mname, _, _ = name.rpartition(".")
         mod = module.get_submodule(mname)
         if "never writes" in why or "no init code" in why or not callable(getattr(mod, "reset_parameters", None)):
-            warnings.warn(f"init_module_: {why}; left unchanged", UserWarning, stacklevel=2)
+            warnings.warn(f"init_module_: {why}; left unchanged", UserWarning, stacklevel=3)
         else:
             fallback.setdefault(mname, (mod, why))
     for mname, (mod, why) in fallback.items():
@@ -238,9 +288,9 @@ def init_module_(module, seed=0, *, threads=None):
 
 def _fallback(mod, mname, seed, why):
     warnings.warn(f"init_module_: {why}; ran {type(mod).__name__}.reset_parameters() ({mname!r}) under "
-                  "torch's RNG seeded from (seed, module name) instead", UserWarning, stacklevel=3)
+                  "torch's RNG seeded from (seed, module name) instead", UserWarning, stacklevel=4)
     torch_seed = stream_id(f"{seed}/{mname}") >> 1  # torch seeds are < 2**63
-    with torch.random.fork_rng(devices=[]):  # restores the global CPU generator afterwards
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):  # restores the generator afterwards
         torch.default_generator.manual_seed(torch_seed)
         with torch.no_grad():
             mod.reset_parameters()

@@ -14,16 +14,23 @@ when a single write covers it, a :class:`~weightinit.recorded.Recorded` otherwis
 What cannot be followed (a QR of a temporary, ``bernoulli_``, advanced-index
 writes, ...) is kept as the name of the call, and asking for that tensor's scheme
 raises :class:`RecordError` naming the tensor and the call: never a silent guess.
+
+Threads: a Recorder records only the thread that entered it. The ``torch.nn.init``
+functions are replaced, while any Recorder is open in any thread, by one dispatcher
+each that hands a call to the innermost Recorder open in the calling thread (torch's
+own function when there is none), and put back when the last one closes; the
+``TorchFunctionMode`` stack is torch's thread-local one.
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
+import functools
 import inspect
 import itertools
 import math
 import numbers
 import sys
+import threading
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -155,9 +162,94 @@ _INPLACE_UNARY = {n + "_": n for n in UNARY}
 _CLAMPS = {"clamp": ("min", "max"), "clip": ("min", "max"), "clamp_min": ("min", None), "clamp_max": (None, "max")}
 
 
+# ---------------------------------------------------------------- torch.nn.init, per thread
+#
+# The torch.nn.init functions are module attributes, shared by every thread, whereas a
+# Recorder (a TorchFunctionMode) is open in one thread only. So they are replaced once,
+# while any Recorder is open anywhere, by dispatchers that look up the calling thread's
+# own Recorders. (Each Recorder patching them itself made a second thread's Recorder
+# wrap the first one's function, so the first thread's calls on meta tensors were
+# recorded by the second Recorder and lost to its own, and Recorders closed out of
+# order left torch.nn.init patched for good.)
+
+_open = threading.local()          # .recorders: the Recorders open in this thread, innermost last
+_patch_lock = threading.Lock()
+_patch_users = 0                   # Recorders open in all threads
+_patched = []                      # (namespace, name, original, dispatcher, is a dict)
+
+
+def _open_recorders() -> list:
+    recs = getattr(_open, "recorders", None)
+    if recs is None:
+        recs = _open.recorders = []
+    return recs
+
+
+def _dispatcher(name, orig):
+    sig = inspect.signature(orig)
+
+    @functools.wraps(orig)
+    def dispatch(tensor, *args, **kwargs):
+        for rec in reversed(getattr(_open, "recorders", ())):
+            if rec._tracks(tensor):
+                return rec._record_init(name, sig, tensor, args, kwargs)
+        return orig(tensor, *args, **kwargs)
+    dispatch.__module__ = __name__
+    dispatch._weightinit_dispatcher = True
+    return dispatch
+
+
+def _install_dispatchers():
+    for name in _NN_INIT:
+        orig = getattr(torch.nn.init, name)
+        while getattr(orig, "_weightinit_dispatcher", False):   # one kept by code that imported it
+            orig = orig.__wrapped__
+        fn = _dispatcher(name, orig)
+        for modname in _BINDERS:
+            mod = sys.modules.get(modname)
+            if mod is not None and getattr(mod, name, None) is orig:
+                setattr(mod, name, fn)
+                _patched.append((mod, name, orig, fn, False))
+        table = getattr(sys.modules.get("transformers.initialization"), "TORCH_INIT_FUNCTIONS", None)
+        if isinstance(table, dict) and table.get(name) is orig:
+            table[name] = fn
+            _patched.append((table, name, orig, fn, True))
+
+
+def _remove_dispatchers():
+    while _patched:
+        ns, name, orig, fn, is_dict = _patched.pop()
+        if is_dict:
+            if ns.get(name) is fn:
+                ns[name] = orig
+        elif getattr(ns, name, None) is fn:   # (another library's patch made since is left alone)
+            setattr(ns, name, orig)
+
+
+def _acquire_dispatchers():
+    global _patch_users
+    with _patch_lock:
+        if _patch_users == 0:
+            try:
+                _install_dispatchers()
+            except BaseException:
+                _remove_dispatchers()
+                raise
+        _patch_users += 1
+
+
+def _release_dispatchers():
+    global _patch_users
+    with _patch_lock:
+        _patch_users -= 1
+        if _patch_users == 0:
+            _remove_dispatchers()
+
+
 class Recorder(TorchFunctionMode):
     """Records init code's writes (see the module docstring). Use as a context
-    manager around model construction and/or init calls, then ask :meth:`scheme`."""
+    manager around model construction and/or init calls, then ask :meth:`scheme`.
+    It records the thread that entered it; Recorders in other threads are independent."""
 
     def __init__(self):
         super().__init__()
@@ -165,48 +257,38 @@ class Recorder(TorchFunctionMode):
         self._keep = []         # tensors whose storage keys are in use (keys must not be reused)
         self._uids = itertools.count(1)
         self._claimed = {}      # random leaf uid -> tensor name that drew it
-        self._patches = contextlib.ExitStack()
 
     # ------------------------------------------------------------ entering
 
     def __enter__(self):
-        self._patch_nn_init()
-        return super().__enter__()
+        _acquire_dispatchers()
+        try:
+            out = super().__enter__()
+        except BaseException:
+            _release_dispatchers()
+            raise
+        _open_recorders().append(self)
+        return out
 
     def __exit__(self, *exc):
         try:
             return super().__exit__(*exc)
         finally:
-            self._patches.close()
+            recs = _open_recorders()
+            for i in range(len(recs) - 1, -1, -1):
+                if recs[i] is self:
+                    del recs[i]
+                    break
+            _release_dispatchers()
 
-    def _patch_nn_init(self):
-        originals = {name: getattr(torch.nn.init, name) for name in _NN_INIT}
-        for name, orig in originals.items():
-            fn = self._recording_init(name, orig)
-            for modname in _BINDERS:
-                mod = sys.modules.get(modname)
-                if mod is not None and getattr(mod, name, None) is orig:
-                    self._patches.enter_context(_setattr(mod, name, fn))
-            hf = sys.modules.get("transformers.initialization")
-            table = getattr(hf, "TORCH_INIT_FUNCTIONS", None)
-            if isinstance(table, dict) and table.get(name) is orig:
-                self._patches.enter_context(_setitem(table, name, fn))
-
-    def _recording_init(self, name, orig):
-        make, sig = _NN_INIT[name], inspect.signature(orig)
-
-        def record(tensor, *args, **kwargs):
-            if not self._tracks(tensor):
-                return orig(tensor, *args, **kwargs)
-            bound = sig.bind(tensor, *args, **kwargs).arguments
-            params = {k: v for k, v in bound.items() if k != next(iter(sig.parameters))}
-            if tensor.numel() == 0:
-                return tensor
-            self._write(tensor, self._leaf(make(**params), tensor.shape), f"torch.nn.init.{name}")
+    def _record_init(self, name, sig, tensor, args, kwargs):
+        """Record the call torch.nn.init.`name`(tensor, *args, **kwargs) on a tracked tensor."""
+        bound = sig.bind(tensor, *args, **kwargs).arguments
+        params = {k: v for k, v in bound.items() if k != next(iter(sig.parameters))}
+        if tensor.numel() == 0:
             return tensor
-        record.__name__ = name
-        record.__wrapped__ = orig
-        return record
+        self._write(tensor, self._leaf(_NN_INIT[name](**params), tensor.shape), f"torch.nn.init.{name}")
+        return tensor
 
     def _tracks(self, t) -> bool:
         return isinstance(t, torch.Tensor) and (t.is_meta or _key(t) in self._contents)
@@ -583,22 +665,3 @@ def _flat(args, kwargs):
         else:
             yield a
 
-
-@contextlib.contextmanager
-def _setattr(obj, name, value):
-    old = getattr(obj, name)
-    setattr(obj, name, value)
-    try:
-        yield
-    finally:
-        setattr(obj, name, old)
-
-
-@contextlib.contextmanager
-def _setitem(d, key, value):
-    old = d[key]
-    d[key] = value
-    try:
-        yield
-    finally:
-        d[key] = old
