@@ -97,3 +97,93 @@ def test_complex_arrays_chunked_equal_the_numpy_result(name, dtype):
     got = wid.init(name, (33, 20), chunks=(10, 7), dtype=dtype, seed=2, stream="c")
     assert got.dtype == ref.dtype
     assert got.compute(scheduler="sync").tobytes() == ref.tobytes()
+
+
+# ---------------------------------------------------------------- checked when the array is made
+
+@pytest.mark.parametrize("chunks,exc,match", [
+    (0, ValueError, "chunks=0: a block size must be positive"),
+    ((0, 3), ValueError, "block size of dimension 0 must be positive"),
+    ((-2, 3), ValueError, "block size of dimension 0 must be positive"),
+    ("12", ValueError, "chunks='12': a byte size needs a unit"),
+    ("twelve", ValueError, "chunks='twelve' is not a byte size"),
+    ((2.7, 3), TypeError, "chunks=\\(2.7, 3\\): dimension 0 has float 2.7"),
+    (3.0, TypeError, "chunks must be .* got float 3.0"),
+    (True, TypeError, "chunks must be .* got bool True"),
+    ((True, 3), TypeError, "dimension 0 has bool True"),
+    ((3,), ValueError, "chunks=\\(3,\\) has 1 entries, but shape \\(6, 6\\) has 2 dimensions"),
+    (((3, 2), 6), ValueError, "block sizes of dimension 0 add up to 5, not to its size 6"),
+    (((3, 2.5), 6), TypeError, "block sizes of dimension 0 must be ints"),
+    (((7, -1), 6), ValueError, "block sizes of dimension 0 must be non-negative"),
+    (("1x", 6), ValueError, "dimension 0 has '1x'"),
+    ({2: 3}, ValueError, "keys of a chunks dict must be dimensions 0 to 1, got 2"),
+    ({-1: 3}, ValueError, "keys of a chunks dict must be dimensions 0 to 1, got -1"),
+])
+def test_bad_chunks_are_refused_naming_them(chunks, exc, match):
+    with pytest.raises(exc, match=match):
+        wid.normal((6, 6), chunks=chunks, seed=0)
+
+
+@pytest.mark.parametrize("shape,exc,match", [
+    ((2.5, 3), TypeError, "shape must contain only ints, got float 2.5"),
+    (("4", 3), TypeError, "shape must contain only ints, got str '4'"),
+    ((True, 3), TypeError, "shape must contain only ints, got bool"),
+    ((-1, 3), ValueError, "shape must contain non-negative sizes"),
+    ((), ValueError, "shape must have at least one dimension"),
+    ("10", TypeError, "shape must contain only ints"),
+    ((2 ** 40, 2 ** 40), ValueError, "at most 2\\*\\*64 - 1 are allowed"),
+    ((2 ** 80,), ValueError, "at most 2\\*\\*64 - 1 are allowed"),
+])
+def test_bad_shapes_are_refused_naming_them(shape, exc, match):
+    with pytest.raises(exc, match=match):
+        wid.uniform(shape, seed=0)
+
+
+@pytest.mark.parametrize("shape,chunks,match", [
+    ((2 ** 21,), 1, "chunks=1 gives 2097152 blocks"),
+    ((2 ** 40, 2 ** 20), (1, -1), "gives 1099511627776 blocks"),
+    ((2 ** 40, 2 ** 20), (1024, "auto"), "gives at least 1073741824 blocks"),
+    ((2 ** 63,), "auto", "gives at least .* blocks of at most 134217728 bytes"),
+    ((2 ** 40,), "1KiB", "gives at least .* blocks of at most 1024 bytes"),
+])
+def test_too_many_blocks_are_refused_before_dask_expands_them(shape, chunks, match):
+    """Dask builds its graph block by block (a 2**22-block array took minutes): the
+    count is checked first, from the chunk sizes alone."""
+    with pytest.raises(ValueError, match=match):
+        wid.normal(shape, chunks=chunks, seed=0)
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda: wid.normal((10,), std=1e39, chunks=5, dtype="bfloat16", seed=0), "std=1e\\+39 is too large for bfloat16"),
+    (lambda: wid.uniform((10,), 0.0, 500.0, chunks=5, dtype="float8_e4m3fn", seed=0), "high=500.0"),
+    (lambda: wid.trunc_normal((10,), 0.0, 100.0, -2.0, 1e9, chunks=5, dtype="float8_e4m3fn", seed=0),
+     "samples would exceed the range of float8_e4m3fn"),
+    (lambda: wid.init(wi.schemes.Constant(1000.0), (10,), chunks=5, dtype="float8_e4m3fn", seed=0),
+     "value=1000.0 is outside the range"),
+    (lambda: wid.init("normal(std=1e39)", (10, 4), chunks=5, dtype="complex64", seed=0), "std"),
+    (lambda: wid.init("orthogonal(gain=1e5)", (10, 4), chunks=5, dtype="float16", seed=0), "gain=100000.0"),
+])
+def test_parameter_errors_come_when_the_array_is_made_not_at_compute(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize("shape,chunks,want", [
+    ((6, 6), "1KiB", ((6,), (6,))),
+    ((6, 6), "64 B", None),
+    ((6, 6), {0: 2}, ((2, 2, 2), (6,))),
+    ((6, 6), (None, 4), ((6,), (4, 2))),
+    ((6, 6), (-1, "auto"), ((6,), (6,))),
+    ((6, 6), ((0, 6), (1, 5)), ((0, 6), (1, 5))),
+    ((6, 6), [np.int64(4), 3], ((4, 2), (3, 3))),
+    ((10,), (3, 3, 4), ((3, 3, 4),)),      # a flat tuple for a 1-D array: its block sizes, as Dask reads it
+    ((0, 5), 2, ((0,), (2, 2, 1))),
+    ((0, 5), -1, ((0,), (5,))),
+])
+def test_valid_chunk_forms_still_equal_the_numpy_fill(shape, chunks, want):
+    arr = wid.normal(shape, 0.5, 2.0, chunks=chunks, seed=8, stream="c")
+    if want is not None:
+        assert arr.chunks == want
+    assert len(arr.chunks) == len(shape) and all(sum(c) == n for c, n in zip(arr.chunks, shape))
+    ref = wi.normal_(np.empty(shape, np.float32), 0.5, 2.0, seed=8, stream="c")
+    assert arr.compute(scheduler="sync").tobytes() == ref.tobytes()

@@ -5,6 +5,7 @@ exact discrete law (chi-square over every representable value)."""
 import hashlib
 import json
 import math
+import re
 import struct
 
 import ml_dtypes
@@ -76,10 +77,23 @@ def probe_values(dt):
 
 # ------------------------------------------------------------------ rounding
 
+def beyond_range(x, dt):
+    """The finite x that the oracle rounds to NaN or inf: constant_ refuses them."""
+    return ~np.isfinite(oracle(x, dt).view(dt).astype(np.float32)) & np.isfinite(x)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_rounding_of_float32_values_matches_ml_dtypes_and_the_oracle(name):
     dt = F8[name]
     x = probe_values(dt)
+    over = beyond_range(x, dt)
+    assert over.sum() >= 8          # the overflow points among the probes
+    for v in x[over]:               # would round to NaN/inf: refused, nothing written
+        out = np.zeros(1, dt)
+        with pytest.raises(ValueError, match=re.escape(f"value={float(v)!r} is outside the range of {name}")):
+            wi.constant_(out, float(v))
+        assert out.view(np.uint8)[0] == 0
+    x = x[~over]
     ours = np.array([wi.constant_(np.zeros(1, dt), float(v))[0] for v in x], dt).view(np.uint8)
     theirs = x.astype(np.float32).astype(dt).view(np.uint8)
     isnan = np.isnan(x.astype(np.float32).astype(dt).astype(np.float32))
@@ -106,6 +120,10 @@ def test_float64_constants_are_rounded_once(name):
 def test_specials(name):
     dt = F8[name]
     for v in (math.inf, -math.inf, math.nan):
+        if name == "float8_e4m3fn" and math.isinf(v):   # no infinity: refused rather than NaN
+            with pytest.raises(ValueError, match="float8_e4m3fn has no infinity"):
+                wi.constant_(np.zeros(4, dt), v)
+            continue
         o = wi.constant_(np.zeros(4, dt), v).astype(np.float32)
         e = np.full(4, v, np.float32).astype(dt).astype(np.float32)
         assert np.array_equal(o, e, equal_nan=True), (name, v, o, e)
@@ -113,15 +131,16 @@ def test_specials(name):
 
 def test_rounding_matches_torch_inside_the_range():
     """torch rounds like us in range; beyond it, torch saturates float8_e4m3fn at
-    +-448 where ml_dtypes (and the numpy API) give NaN. Samples never get there (the
-    range checks), and weightinit.torch.constant_ uses torch's own fill_."""
+    +-448 where ml_dtypes gives NaN and the numpy API refuses the value. Samples never
+    get there (the range checks), and weightinit.torch.constant_ uses torch's own fill_."""
     torch = pytest.importorskip("torch")
     for name, dt in F8.items():
         x = probe_values(dt).astype(np.float32)
+        inside = np.abs(x) <= finite_values(dt).max()
+        x = x[inside]
         t = torch.from_numpy(x).to(getattr(torch, name)).view(torch.uint8).numpy()
         ours = np.array([wi.constant_(np.zeros(1, dt), float(v))[0] for v in x], dt)
-        inside = np.abs(x) <= finite_values(dt).max()
-        assert np.array_equal(ours.view(np.uint8)[inside], t[inside]), name
+        assert np.array_equal(ours.view(np.uint8), t), name
     t = torch.tensor([1000.0]).to(torch.float8_e4m3fn)
     assert t.float().item() == 448.0            # the documented difference
 

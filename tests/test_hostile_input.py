@@ -3,6 +3,7 @@ reserved metadata, FIFOs and deep nesting. Each is a clear ValueError (CLI: one 
 exit code 2) and nothing is written; none reads memory outside its own arrays."""
 import base64
 import json
+import math
 import os
 import subprocess
 import sys
@@ -358,3 +359,73 @@ def test_a_tokenizer_file_changed_during_the_run_is_an_error(tmp_path):
     f.write_text('{"changed": 1}')
     with pytest.raises(ValueError, match="changed while"):
         src.read()
+
+
+@pytest.mark.parametrize("a,b,expected", [
+    (100.0, 101.0, 0.009997002048),          # ~1/alpha (1 - 3/alpha^2)
+    (1000.0, math.inf, 0.000999997000),
+    (40.0, 40.0 + 1e-9, 1e-9 / math.sqrt(12)),   # narrower than the tail's scale: uniform
+    (-7.0, -5.0001, 0.180771718207),        # the switch to quadrature, against the closed form
+    (-math.inf, -38.5, 0.0259217),            # (1/c) sqrt(1 - 6/c^2 + ...), c = 38.5
+])
+def test_truncated_normal_std_deep_in_a_tail(a, b, expected):
+    """The expected std of a truncated normal far out (a checkpoint of one was a
+    ZeroDivisionError: the closed form divides 0 by 0 there)."""
+    assert wi.schemes.get("trunc_normal", mean=0.0, std=1.0, a=a, b=b).std((4,)) == pytest.approx(expected, rel=2e-6)
+
+
+def _tiny_llama(**over):
+    cfg = {"model_type": "llama", "num_hidden_layers": 2, "hidden_size": 16, "intermediate_size": 32,
+           "num_attention_heads": 2, "num_key_value_heads": 2, "vocab_size": 32, "bos_token_id": 0,
+           "eos_token_id": 0}
+    cfg.update(over)
+    return cfg
+
+
+def test_config_layer_counts_beyond_any_model_are_refused_before_building(tmp_path, capsys):
+    pytest.importorskip("transformers")
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(_tiny_llama(num_hidden_layers=10 ** 9)))
+    assert main(["create", "--config", str(cfg), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "num_hidden_layers=1000000000" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_model_registering_too_many_tensors_stops_while_it_is_built(monkeypatch):
+    pytest.importorskip("transformers")
+    from weightinit.checkpoint import from_config, spec
+    monkeypatch.setattr(spec, "MAX_TENSORS", 10)
+    with pytest.raises(ValueError, match="more than 10 parameters and buffers"):
+        from_config(_tiny_llama())
+
+
+def test_a_model_whose_own_code_fails_to_build_is_one_line(tmp_path, capsys, monkeypatch):
+    transformers = pytest.importorskip("transformers")
+
+    def broken(cls, config, **kw):
+        raise AttributeError("'LlamaConfig' object has no attribute 'ffn_config'")
+    monkeypatch.setattr(transformers.LlamaForCausalLM, "_from_config", classmethod(broken))
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps({**_tiny_llama(), "architectures": ["LlamaForCausalLM"]}))
+    assert main(["create", "--config", str(cfg), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "LlamaForCausalLM could not be built" in err and "ffn_config" in err, err
+
+
+def test_recorded_constant_patches_are_checked_against_the_dtype_first():
+    """A patch value that float8_e4m3fn cannot hold is refused before the base is
+    written, in the chunked and the block paths alike."""
+    import ml_dtypes
+    steps = [{"region": None, "value": LEAF88},
+             {"region": [[0, 1], [0, 8]], "value": {"scheme": {"name": "constant", "value": 1000.0},
+                                                   "shape": [1, 8], "leaf": 0}}]
+    scheme = schemes.from_dict({"name": "recorded", "steps": steps})
+    assert scheme.elementwise and scheme.blocks
+    chunk = np.zeros(16, ml_dtypes.float8_e4m3fn)
+    with pytest.raises(ValueError, match="value"):
+        scheme.fill_chunk_(chunk, (8, 8), 0, seed=0, stream="w")
+    block = np.zeros((2, 8), ml_dtypes.float8_e4m3fn)
+    with pytest.raises(ValueError, match="value"):
+        scheme.init_(block, seed=0, stream="w", global_shape=(8, 8), offset=(0, 0))
+    assert not chunk.view(np.uint8).any() and not block.view(np.uint8).any()

@@ -31,6 +31,7 @@ def _fill(dist: str, out, params: tuple, seed, stream, offset, threads, checks=N
     ptr, n, dt = writable_buffer(out)
     for cd, cp in checks or [(dist, params)]:
         _limits.check(cd, cp, dt)
+    params = _limits.core_params(dist, params, dt)
     s = resolve_seed(seed)
     st = stream_id(stream)
     if region is not None:
@@ -250,17 +251,28 @@ def trunc_normal_(out, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed=None, stream=0,
 
 
 def constant_(out, value, *, threads=None):
-    """Fill `out` with `value` (rounded to the output dtype, nearest-even); inf and
-    NaN are allowed (NaN marks weights that must be overwritten before use)."""
+    """Fill `out` with `value`, rounded once to the output dtype (nearest even).
+
+    A finite `value` that would round beyond the dtype's range (to inf, or to NaN for
+    float8_e4m3fn, from 464 up) is a ValueError naming it, and nothing is written.
+    ``inf``/``-inf`` are kept where the dtype has infinities (float64, float32, float16,
+    bfloat16, float8_e5m2, the parts of complex64/complex128; as torch's ``fill_``) and
+    are a ValueError for float8_e4m3fn, which has none; NaN is allowed in every dtype
+    (it marks weights that must be overwritten before use). Complex outputs: each part
+    of `value` is checked against the dtype of the parts."""
     parts = complex_parts(out)
     if parts is not None:   # numpy's assignment rounds each part once, to nearest even
         if isinstance(value, bool) or not isinstance(value, (int, float, complex, np.number)):
             raise TypeError(f"value must be a number, got {type(value).__name__} {value!r}")
-        writable_buffer(parts)
+        _, _, pdt = writable_buffer(parts)
+        c = complex(value)
+        _limits.check_constant(c.real, pdt, "value.real")
+        _limits.check_constant(c.imag, pdt, "value.imag")
         out[...] = value
         return out
     value = _real("value", value, allow_inf=True, allow_nan=True)
     ptr, n, dt = writable_buffer(out)
+    _limits.check_constant(value, dt)
     _core.constant(ptr, n, dt, value, resolve_threads(threads))
     return out
 

@@ -6,12 +6,16 @@ with it, so ``X_(out, ..., seed=s, stream=t)`` and
 ``schemes.get("X", ...).init_(out, seed=s, stream=t)`` give the same bits.
 All take ``seed=None`` (None: fresh OS entropy), ``stream=0`` (int or str, e.g. a
 parameter name) and ``threads=None``; the values never depend on ``threads``.
-The structured ones (``eye_``, ``dirac_``, ``sparse_``, ``orthogonal_``,
-``delta_orthogonal_``) also take ``global_shape=`` and ``offset=`` (start indices, one
-per dimension): `out` is then that block of the whole tensor, equal to it bit for bit.
+All also take ``global_shape=`` and ``offset=`` (start indices, one per dimension):
+`out` is then the block ``[offset[0]:offset[0] + out.shape[0], ...]`` of the tensor of
+shape `global_shape` (a shard), equal bit for bit to that block of the whole fill;
+fans, gains and bounds come from `global_shape`, e.g.
+``kaiming_normal_(local, seed=1, stream="conv", global_shape=(64, 32, 3, 3), offset=(0, 16, 0, 0))``.
 Fan-based initializers take ``layout="torch"`` (weight ``(out, in, *kernel)``) or
 ``"jax"``/``"keras"`` (kernel ``(*kernel, in, out)``), see :func:`weightinit.compute_fans`,
-and warn "Initializing zero-element tensors is a no-op" on empty arrays, as torch does.
+and warn "Initializing zero-element tensors is a no-op" on empty arrays, as torch does
+(for a block: when `global_shape` has no elements; an empty block of a non-empty
+tensor is filled silently, i.e. not at all).
 """
 from __future__ import annotations
 
@@ -31,7 +35,8 @@ def _run(scheme, out, seed, stream, threads, global_shape=None, offset=None):
     return scheme.init_(out, seed=seed, stream=stream, threads=threads, global_shape=global_shape, offset=offset)
 
 
-def xavier_uniform_(out, gain=1.0, *, layout="torch", seed=None, stream=0, threads=None):
+def xavier_uniform_(out, gain=1.0, *, layout="torch", seed=None, stream=0, threads=None,
+                    global_shape=None, offset=None):
     r"""Glorot/Xavier uniform: :math:`U(-b, b)`, :math:`b = \text{gain}\sqrt{6/(\text{fan\_in}+\text{fan\_out})}`.
 
     Keeps the variance of activations and of gradients roughly constant across
@@ -46,7 +51,7 @@ def xavier_uniform_(out, gain=1.0, *, layout="torch", seed=None, stream=0, threa
         complex64/complex128: JAX's complex form, see VarianceScaling), >= 2-D.
     gain : float
         Positive scaling factor, e.g. ``calculate_gain("relu")``.
-    layout, seed, stream, threads
+    layout, seed, stream, threads, global_shape, offset
         See the module docstring.
 
     Returns
@@ -58,10 +63,11 @@ def xavier_uniform_(out, gain=1.0, *, layout="torch", seed=None, stream=0, threa
     >>> import numpy as np, weightinit as wi
     >>> w = wi.xavier_uniform_(np.empty((256, 128), np.float32), seed=0)
     """
-    return _run(_s.xavier_uniform(gain, layout), out, seed, stream, threads)
+    return _run(_s.xavier_uniform(gain, layout), out, seed, stream, threads, global_shape, offset)
 
 
-def xavier_normal_(out, gain=1.0, *, layout="torch", seed=None, stream=0, threads=None):
+def xavier_normal_(out, gain=1.0, *, layout="torch", seed=None, stream=0, threads=None,
+                   global_shape=None, offset=None):
     r"""Glorot/Xavier normal: :math:`N(0, \sigma^2)`, :math:`\sigma = \text{gain}\sqrt{2/(\text{fan\_in}+\text{fan\_out})}`.
 
     Glorot & Bengio (2010). Untruncated, as ``torch.nn.init.xavier_normal_``;
@@ -71,11 +77,12 @@ def xavier_normal_(out, gain=1.0, *, layout="torch", seed=None, stream=0, thread
     >>> import numpy as np, weightinit as wi
     >>> w = wi.xavier_normal_(np.empty((256, 128), np.float32), seed=0)
     """
-    return _run(_s.xavier_normal(gain, layout), out, seed, stream, threads)
+    return _run(_s.xavier_normal(gain, layout), out, seed, stream, threads, global_shape, offset)
 
 
 def kaiming_uniform_(out, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, layout="torch",
-                     seed=None, stream=0, threads=None):
+                     seed=None, stream=0, threads=None,
+                     global_shape=None, offset=None):
     r"""He/Kaiming uniform: :math:`U(-b, b)`, :math:`b = \text{gain}\sqrt{3/\text{fan\_mode}}`,
     ``gain = calculate_gain(nonlinearity, a)``.
 
@@ -89,11 +96,13 @@ def kaiming_uniform_(out, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, la
     >>> import numpy as np, weightinit as wi
     >>> w = wi.kaiming_uniform_(np.empty((64, 3, 7, 7), np.float32), nonlinearity="relu", seed=0)
     """
-    return _run(_s.kaiming_uniform(a, mode, nonlinearity, layout), out, seed, stream, threads)
+    return _run(_s.kaiming_uniform(a, mode, nonlinearity, layout), out, seed, stream, threads, global_shape,
+                offset)
 
 
 def kaiming_normal_(out, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, layout="torch",
-                    seed=None, stream=0, threads=None):
+                    seed=None, stream=0, threads=None,
+                    global_shape=None, offset=None):
     r"""He/Kaiming normal: :math:`N(0, \sigma^2)`, :math:`\sigma = \text{gain}/\sqrt{\text{fan\_mode}}`.
 
     He et al. (2015); parameters as :func:`kaiming_uniform_`. Untruncated, as
@@ -103,10 +112,12 @@ def kaiming_normal_(out, a=0.0, mode="fan_in", nonlinearity="leaky_relu", *, lay
     >>> import numpy as np, weightinit as wi
     >>> w = wi.kaiming_normal_(np.empty((512, 256), np.float32), mode="fan_out", nonlinearity="relu", seed=0)
     """
-    return _run(_s.kaiming_normal(a, mode, nonlinearity, layout), out, seed, stream, threads)
+    return _run(_s.kaiming_normal(a, mode, nonlinearity, layout), out, seed, stream, threads, global_shape,
+                offset)
 
 
-def lecun_uniform_(out, *, layout="torch", seed=None, stream=0, threads=None):
+def lecun_uniform_(out, *, layout="torch", seed=None, stream=0, threads=None,
+                   global_shape=None, offset=None):
     r"""LeCun uniform: :math:`U(-b, b)`, :math:`b = \sqrt{3/\text{fan\_in}}` (variance 1/fan_in).
 
     LeCun et al., "Efficient BackProp", 1998; as ``jax.nn.initializers.lecun_uniform``.
@@ -114,10 +125,11 @@ def lecun_uniform_(out, *, layout="torch", seed=None, stream=0, threads=None):
     >>> import numpy as np, weightinit as wi
     >>> w = wi.lecun_uniform_(np.empty((128, 64)), seed=0)
     """
-    return _run(_s.lecun_uniform(layout), out, seed, stream, threads)
+    return _run(_s.lecun_uniform(layout), out, seed, stream, threads, global_shape, offset)
 
 
-def lecun_normal_(out, *, layout="torch", seed=None, stream=0, threads=None):
+def lecun_normal_(out, *, layout="torch", seed=None, stream=0, threads=None,
+                  global_shape=None, offset=None):
     r"""LeCun normal: normal truncated at ±2σ, scaled so the std is :math:`1/\sqrt{\text{fan\_in}}`.
 
     LeCun et al. (1998); as ``jax.nn.initializers.lecun_normal`` and Keras
@@ -126,10 +138,11 @@ def lecun_normal_(out, *, layout="torch", seed=None, stream=0, threads=None):
     >>> import numpy as np, weightinit as wi
     >>> w = wi.lecun_normal_(np.empty((128, 64)), seed=0)
     """
-    return _run(_s.lecun_normal(layout), out, seed, stream, threads)
+    return _run(_s.lecun_normal(layout), out, seed, stream, threads, global_shape, offset)
 
 
-def selu_(out, *, layout="torch", seed=None, stream=0, threads=None):
+def selu_(out, *, layout="torch", seed=None, stream=0, threads=None,
+          global_shape=None, offset=None):
     r"""Init for self-normalizing networks: :math:`N(0, 1/\text{fan\_in})`, untruncated.
 
     Klambauer et al., "Self-Normalizing Neural Networks", NeurIPS 2017 (the
@@ -139,12 +152,12 @@ def selu_(out, *, layout="torch", seed=None, stream=0, threads=None):
     >>> import numpy as np, weightinit as wi
     >>> w = wi.selu_(np.empty((128, 64), np.float32), seed=0)
     """
-    return _run(_s.selu(layout), out, seed, stream, threads)
+    return _run(_s.selu(layout), out, seed, stream, threads, global_shape, offset)
 
 
 def variance_scaling_(out, scale=1.0, mode="fan_in", distribution="truncated_normal", *,
                       layout="torch", in_axis=None, out_axis=None, batch_axis=(),
-                      seed=None, stream=0, threads=None):
+                      seed=None, stream=0, threads=None, global_shape=None, offset=None):
     r"""Zero-mean values with variance :math:`\text{scale}/n`, as JAX's and Keras' ``VarianceScaling``.
 
     ``n`` is ``fan_in``, ``fan_out``, ``fan_avg`` = (fan_in + fan_out)/2 or
@@ -164,7 +177,7 @@ def variance_scaling_(out, scale=1.0, mode="fan_in", distribution="truncated_nor
     ...                          "truncated_normal", layout="jax", seed=0)
     """
     scheme = _s.VarianceScaling(scale, mode, distribution, layout, in_axis, out_axis, batch_axis)
-    return _run(scheme, out, seed, stream, threads)
+    return _run(scheme, out, seed, stream, threads, global_shape, offset)
 
 
 def eye_(out, *, seed=None, stream=0, threads=None, global_shape=None, offset=None):

@@ -427,6 +427,15 @@ class Recorded(Scheme):
         blocks (elementwise, orthogonal, eye, ...), then constant patches."""
         return self._base_then_constants("blocks")
 
+    def _check_patches(self, out) -> None:
+        """The constant patches against out's dtype, before anything is written."""
+        from . import _limits
+        dt = writable_buffer(out)[2]
+        for _, node in self._parsed[1:]:
+            value = constant_of(node)
+            if value is not None:
+                _limits.check("constant", (value,), dt)
+
     def _init_block(self, out, seed, stream, threads, gs, start):
         """The block of the whole result: the base scheme's block, then each constant
         patch box intersected with the block (the patches in their recorded order)."""
@@ -439,6 +448,7 @@ class Recorded(Scheme):
             raise ValueError(f"this recorded init wrote the tensor as shape {tuple(base_node['shape'])}, not its "
                              f"global_shape {gs}: a block of it is not supported")
         self.check_shape_(gs)
+        self._check_patches(out)
         seed = resolve_seed(seed)
         _leaf_scheme(base_node).init_(out, seed=seed, stream=_leaf_stream(stream, base_node["leaf"]),
                                       threads=threads, global_shape=gs, offset=start)
@@ -508,6 +518,7 @@ class Recorded(Scheme):
         if not self.elementwise:
             raise TypeError("this recorded init is not elementwise: use init_ on the whole tensor")
         self.check_shape_(shape)
+        self._check_patches(chunk)
         steps = self._parsed
         _leaf_scheme(steps[0][1]).fill_chunk_(chunk, shape, offset, seed=seed, stream=stream, threads=threads)
         flat = chunk.reshape(-1)

@@ -12,8 +12,10 @@ validation). Needs ``torch`` and ``transformers >= 5``.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
 
 from .._files import read_json
 from .spec import CheckpointSpec, TensorSpec
@@ -96,6 +98,52 @@ def _model_class(config):
     raise ValueError(f"no model class for model_type {config.model_type!r}: set architectures in the config")
 
 
+# config keys that multiply the number of modules; a value beyond any real model is a
+# typo (num_hidden_layers=1000000000) and is refused before anything is built
+_COUNT_KEYS = {"num_hidden_layers": 10_000, "num_layers": 10_000, "n_layer": 10_000, "encoder_layers": 10_000,
+               "decoder_layers": 10_000, "num_experts": 1 << 16, "num_local_experts": 1 << 16,
+               "n_routed_experts": 1 << 16}
+
+
+def _check_size_keys(config) -> None:
+    for key, limit in _COUNT_KEYS.items():
+        v = getattr(config, key, None)
+        if isinstance(v, int) and not isinstance(v, bool) and v > limit:
+            raise ValueError(f"config {key}={v} is larger than any model has (at most {limit})")
+
+
+def _last_line(exc) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else "(no message)"
+
+
+class _TooManyTensors(ValueError):
+    pass
+
+
+@contextlib.contextmanager
+def _tensor_budget(torch):
+    """While the model is built: a ValueError once this thread has registered more
+    parameters and buffers than a checkpoint may hold, so that a config whose size
+    no key above names still fails in bounded time and memory."""
+    from torch.nn.modules import module as m
+    from .spec import MAX_TENSORS
+    me, count = threading.get_ident(), [0]
+
+    def hook(*_):
+        if threading.get_ident() == me:
+            count[0] += 1
+            if count[0] > MAX_TENSORS:
+                raise _TooManyTensors(f"the model registers more than {MAX_TENSORS} parameters and buffers")
+
+    handles = [m.register_module_parameter_registration_hook(hook), m.register_module_buffer_registration_hook(hook)]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
 class _Provenance:
     """Which storages each tensor made by some torch code came from (a TorchFunctionMode,
     built lazily so that this module imports without torch)."""
@@ -158,6 +206,7 @@ def from_config(config, *, dtype=None, seed=None, model_class=None) -> Checkpoin
     from .spec import resolve_dtype
 
     config = load_config(config)
+    _check_size_keys(config)
     cls = model_class or _model_class(config)
     want = dtype if dtype is not None else getattr(config, "dtype", None) or "float32"
     want = resolve_dtype(str(want).replace("torch.", ""), "dtype")
@@ -167,8 +216,14 @@ def from_config(config, *, dtype=None, seed=None, model_class=None) -> Checkpoin
     # as on the CPU: each weight is initialized by its own module, then tied (so that
     # the tied head's init does not overwrite the embedding's zeroed padding row)
     with no_tie_weights():
-        with torch.device("meta"), rec:
-            model = cls._from_config(config, dtype=getattr(torch, build))
+        with torch.device("meta"), rec, _tensor_budget(torch):
+            try:
+                model = cls._from_config(config, dtype=getattr(torch, build))
+            except (RecordError, _TooManyTensors):
+                raise
+            except Exception as exc:  # noqa: BLE001 - the model's own code failed (its bug, or a bad config)
+                raise ValueError(f"{cls.__name__} could not be built from this config: {type(exc).__name__}: "
+                                 f"{_last_line(exc)}") from None
         with torch.no_grad(), rec:
             model.initialize_weights()
     with torch.no_grad(), rec:
