@@ -279,6 +279,12 @@ int wi_fill(const wi_fill_request *r) {
             double near = alpha > 0 ? a : b;
             j.tn.wide = 2.0 * fabs(near) < fmax(fabs(mean), fabs(near - mean));
         }
+        /* A float32 output of an interval on one side of the mean: the float32
+         * quantile's error (about an ulp of z) would leave float32 values of the
+         * interval empty and give their neighbours too much, where the samples are
+         * dense enough to see it; in float64 every float32 value of the interval
+         * gets its probability (contract version 3). */
+        if (r->dtype == WI_F32 && !j.tn.exp_side && (alpha >= 0 || beta <= 0)) j.tn.wide = 1;
         j.lo = out_round(r->dtype, a);
         if (j.lo < a) j.lo = out_step(r->dtype, j.lo, 1);
         j.hi = out_round(r->dtype, b);

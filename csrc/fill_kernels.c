@@ -603,37 +603,61 @@ static void tile_trunc64(const wi_job *j, uint32_t w[4][NB], double *v) {
     }
 }
 
-/* 32-bit samples inverted in float64 (k->wide): u, 1 - u and u - u_c from the
- * word exactly as on the float32 path, but in float64, and PPND16 */
-static inline double tn_sample_wide(const wi_tn_consts *k, uint32_t bits, double *logp) {
-    double u = ((double)bits + 0.5) * 0x1p-32, omu = ((double)(~bits) + 0.5) * 0x1p-32;
+/* u - u_c of a 32-bit word, formed exactly in float64 (as tn_e32 does in float32) */
+static inline double tn_d32_wide(const wi_tn_consts *k, uint32_t bits) {
     uint32_t kk = k->piv32;
     int gt = bits > kk;
-    double m = (double)(gt ? bits - kk : kk - bits);
-    double d = (gt ? m - k->pivf32 : -(m + k->pivf32)) * 0x1p-32;
-    double q = k->qc + k->d1 * d;
-    *logp = 0.0;
-    if (tn_is_centre64(q)) return as241_centre16(q);
-    return tn_tail64(k, u, omu, d, logp);
+    double m = wi_u52_to_f64(gt ? bits - kk : kk - bits);   /* exact, and it vectorizes */
+    return (gt ? m - k->pivf32 : -(m + k->pivf32)) * 0x1p-32;
 }
 
-/* Float32-and-narrower outputs whose float32 evaluation would cancel (k->wide:
- * a one-sided interval with the mean far from it): mean + std z in float64,
- * rounded once (to odd first for 16-bit outputs). Rare parameters: only the far
- * tail, where such intervals often lie, is refined as a vectorized pass. */
+/* Float32-and-narrower outputs inverted in float64 from their 32-bit words (k->wide:
+ * float32 outputs of one-sided intervals, whose float32 quantile would leave float32
+ * values of the interval empty, and 16-bit outputs whose float32 evaluation would
+ * cancel): u, 1 - u and u - u_c from the word as on the float32 path but in float64,
+ * PPND16, mean + std z in float64 rounded once (to odd first for 16-bit outputs).
+ * In passes over half a tile, as tile_trunc64: centre for every lane, then the
+ * gathered tail lanes, then the far ones. */
 static void tile_trunc_wide32(const wi_job *j, uint32_t w[4][NB], float *v) {
     const int odd = j->dtype != WI_F32;
     const wi_tn_consts *k = &j->tn;
-    double z[4 * NB] __attribute__((aligned(64))), lg[4 * NB] __attribute__((aligned(64)));
-    double mag[4 * NB] __attribute__((aligned(64)));
-    for (int h = 0; h < 4; h++)
-        for (int b = 0; b < NB; b++) z[h * NB + b] = tn_sample_wide(k, w[h][b], &lg[h * NB + b]);
-    uint16_t at[4 * NB];
-    int nf = far_tail_lanes(lg, 4 * NB, at, lg, mag);   /* lg gathered in place */
-    for (int f = 0; f < nf; f++) z[at[f]] = z[at[f]] > 0.0 ? mag[f] : -mag[f];
-    for (int i = 0; i < 4 * NB; i++) {
-        double x = j->shift + j->scale * z[i];
-        v[i] = odd ? wi_f64_to_f32_odd(x) : (float)x;
+    const double sh = j->shift, sc = j->scale;
+    double z[2 * NB] __attribute__((aligned(64))), d[2 * NB] __attribute__((aligned(64)));
+    double tu[2 * NB] __attribute__((aligned(64))), tl[2 * NB] __attribute__((aligned(64)));
+    double tz[2 * NB] __attribute__((aligned(64)));
+    uint16_t idx[2 * NB + 8];
+    for (int half = 0; half < 2; half++) {
+        const uint32_t *wf = &w[2 * half][0];   /* elements 2 NB half + i: words w[2 half..][.] */
+        float *vo = v + 2 * NB * half;
+        for (int i = 0; i < 2 * NB; i++) {
+            d[i] = tn_d32_wide(k, wf[i]);
+            z[i] = k->qc + k->d1 * d[i];
+        }
+        int nt = compact_tails64(z, 2 * NB, idx);
+        for (int i = 0; i < 2 * NB; i++) z[i] = as241_centre16(z[i]);
+        uint32_t tb[2 * NB] __attribute__((aligned(64)));
+        for (int t = 0; t < nt; t++) {          /* gathered: the word and u - u_c */
+            tb[t] = wf[idx[t]];
+            tu[t] = d[idx[t]];
+        }
+        for (int t = 0; t < nt; t++) {          /* u, 1 - u exactly (u52: a conversion that vectorizes) */
+            double u = (wi_u52_to_f64(tb[t]) + 0.5) * 0x1p-32, omu = (wi_u52_to_f64(~tb[t]) + 0.5) * 0x1p-32;
+            tl[t] = tn_tail64_logp(k, u, omu, tu[t]);
+        }
+        for (int t = 0; t < nt; t++) tz[t] = tn_tail64_value(tl[t], tu[t]);   /* contiguous: it vectorizes */
+        for (int t = 0; t < nt; t++) z[idx[t]] = tz[t];
+        if (k->far) {
+            uint16_t at[2 * NB];
+            int nf = far_tail_lanes(tl, nt, at, tl, tu);   /* tl gathered in place; tu free now */
+            for (int f = 0; f < nf; f++) {
+                int i = idx[at[f]];
+                z[i] = z[i] > 0.0 ? tu[f] : -tu[f];
+            }
+        }
+        for (int i = 0; i < 2 * NB; i++) {
+            double x = sh + sc * z[i];
+            vo[i] = odd ? wi_f64_to_f32_odd(x) : (float)x;
+        }
     }
 }
 

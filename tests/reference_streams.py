@@ -556,6 +556,7 @@ def tn_setup(mean, std, a_, b_, path):
         up_min = k["ulp"] + _log(k["uk0"] + 2.0**-53 * k["uk1"])
         k["far"] = (u_switch > 0 and low_min < -670.0) or (u_switch < 1 and up_min < -670.0)
         k["wide"] = False
+        k["one_sided"] = alpha >= 0 or beta <= 0
         if path == "f32" and (alpha > 0 or beta < 0):
             near = a_ if alpha > 0 else b_
             k["wide"] = 2.0 * abs(near) < max(abs(mean), abs(near - mean))
@@ -766,7 +767,7 @@ def _trunc(n, dtype, mean, std, a_, b_, seed, stream, offset):
             omu = ((~wf).astype(F64) + 0.5) * 2.0**-32
             xv = _tn_exp(k, u, omu)
             v, kind = (xv.astype(F32) if dtype == "float32" else odd32(xv)), np.full(wf.shape, 3)
-        elif k["wide"]:
+        elif k["wide"] or (dtype == "float32" and k["one_sided"]):   # contract v3: float32 one side
             v, kind = _tn_wide32(k, wf, mean, std, dtype)
         else:
             v, kind = _tn_inv32(k, wf, mean, std)
@@ -780,8 +781,10 @@ def trunc_normal(n, dtype, mean=0.0, std=1.0, a=-2.0, b=2.0, *, seed, stream=0, 
 
 def trunc_normal_branches(n, dtype, mean, std, a, b, *, seed, stream=0, offset=0):
     """Which branch of docs/streams.md each element took: the setup's kind ('deep',
-    'narrow', 'inversion'), whether the float32 path's distant-mean rule applies,
+    'narrow', 'inversion'), whether the float32 path inverts in float64 (the distant-mean
+    rule, or a float32 output of a one-sided interval),
     and per element 0 centre, 1 tail, 2 far tail, 3 exponential form."""
     with np.errstate(all="ignore"):
         _, kind, k = _trunc(n, dtype, mean, std, a, b, seed, stream, offset)
-    return k["kind"], bool(k.get("wide")), kind
+    wide = bool(k.get("wide")) or (dtype == "float32" and bool(k.get("one_sided")))
+    return k["kind"], wide, kind

@@ -18,7 +18,7 @@ from ._threads import resolve_threads
 # mapping from (seed, stream, index, distribution, parameters, dtype) to values.
 # Checkpoints record it; version 2 changed the float32 normal and the truncated
 # normal on intervals holding the mean (docs/streams.md, "Contract version 2 changes").
-CONTRACT_VERSION = 2
+CONTRACT_VERSION = 3
 
 __all__ = ["uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "philox4x32"]
 

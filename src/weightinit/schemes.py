@@ -141,6 +141,8 @@ class _Elementwise(Scheme):
         _writable(out)
         region = resolve_block(out, global_shape, offset)
         if region is not None:
+            if self.warn_empty and warn_if_empty(region[0]):   # a block of an empty tensor, as the whole fill
+                return out
             return self._fill(out, *region, seed, stream, threads, block=True)
         if self.warn_empty and warn_if_empty(out.shape):
             return out
@@ -292,6 +294,8 @@ def _truncnorm_std(alpha: float, beta: float) -> float:
     """Std of a standard normal truncated to [alpha, beta]."""
     if alpha + beta > 0:  # mirror into the lower tail, where erfc is accurate
         alpha, beta = -beta, -alpha
+    if beta < -5.0:       # deep in the tail the closed form cancels, then divides 0 by 0
+        return _tail_truncnorm_std(alpha, beta)
     phi = lambda x: 0.0 if math.isinf(x) else math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
     cdf = lambda x: 0.5 * math.erfc(-x / math.sqrt(2.0))
     z = cdf(beta) - cdf(alpha)
@@ -299,6 +303,22 @@ def _truncnorm_std(alpha: float, beta: float) -> float:
     xb = 0.0 if math.isinf(beta) else beta * phi(beta)
     m = (phi(alpha) - phi(beta)) / z
     return math.sqrt(max(1.0 + (xa - xb) / z - m * m, 0.0))
+
+
+def _tail_truncnorm_std(alpha: float, beta: float) -> float:
+    """The same for beta < -5, by quadrature in t = x - beta: the density is
+    exp(c t - t^2/2) on [alpha - beta, 0] with c = -beta, the constant exp(-beta^2/2)
+    left out (it cancels); nothing over- or underflows however far out the interval
+    lies. Beyond 80/c below beta the weight is under e^-80 and is dropped."""
+    c = -beta
+    span = min(beta - alpha, 80.0 / c)
+    nodes, weights = np.polynomial.legendre.leggauss(64)
+    edges = np.linspace(-span, 0.0, 9)
+    half, mid = (edges[1:] - edges[:-1])[:, None] / 2, (edges[1:] + edges[:-1])[:, None] / 2
+    t = (half * nodes + mid).ravel()
+    w = (half * weights).ravel() * np.exp(c * t - 0.5 * t * t)
+    mean = float(np.dot(w, t) / w.sum())
+    return math.sqrt(float(np.dot(w, (t - mean) ** 2) / w.sum()))
 
 
 @dataclass(frozen=True)

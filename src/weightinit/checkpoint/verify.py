@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import schemes as _schemes
-from .._sampling import CONTRACT_VERSION
+from .._contract import CONTRACT_VERSION, changed_since
 from .._streams import resolve_seed
 from .diskio import ChunkReader
 from .reader import read_checkpoint
@@ -42,6 +42,24 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return a.view(np.dtype(f"u{a.dtype.itemsize}"))
 
 
+def _changed_tensors(entries, contract: str) -> list:
+    """Names of the tensors whose values the running contract changed since `contract`
+    (all of them when the version is unknown or before 2)."""
+    try:
+        version = int(contract)
+    except ValueError:
+        version = 0
+    changed = []
+    for e in entries:
+        try:
+            scheme = None if e.scheme is None else _schemes.from_dict(dict(e.scheme))
+        except (TypeError, ValueError):
+            scheme = None      # reported as unverifiable below
+        if not 2 <= version <= CONTRACT_VERSION or (scheme is not None and changed_since(version, scheme, e.shape, e.dtype_name)):
+            changed.append(e.name)
+    return changed
+
+
 def verify_checkpoint(path, *, threads=None) -> VerifyReport:
     """Regenerate every tensor of the checkpoint at `path` from its recorded seed and
     schemes and compare it bit for bit with the file; ValueError when the checkpoint
@@ -59,10 +77,13 @@ def verify_checkpoint(path, *, threads=None) -> VerifyReport:
     # written before checkpoints recorded it: weightinit <= 0.2 implemented version 1
     contract = meta.get("weightinit.stream_contract", "1" if "weightinit.version" in meta else None)
     if contract is not None and contract != str(CONTRACT_VERSION):
-        raise ValueError(f"{os.fspath(path)}: written under stream contract version {contract} (weightinit "
-                         f"{meta.get('weightinit.version', '?')}); this weightinit implements version "
-                         f"{CONTRACT_VERSION}, so its values differ by design (docs/streams.md): verify it with "
-                         "the weightinit that wrote it")
+        changed = _changed_tensors(entries, contract)
+        if changed:
+            raise ValueError(f"{os.fspath(path)}: written under stream contract version {contract} (weightinit "
+                             f"{meta.get('weightinit.version', '?')}); this weightinit implements version "
+                             f"{CONTRACT_VERSION}, whose values differ by design for {changed[0]!r}"
+                             f"{f' and {len(changed) - 1} more tensors' if len(changed) > 1 else ''} "
+                             "(docs/streams.md): verify it with the weightinit that wrote it")
     report = VerifyReport(os.fspath(path), seed)
     t0 = time.perf_counter()
     checks = []          # (entry, scheme) of the tensors to regenerate
