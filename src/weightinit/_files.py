@@ -8,7 +8,7 @@ import json
 import os
 import stat
 
-__all__ = ["open_regular", "read_regular", "read_json", "SourceFile"]
+__all__ = ["open_regular", "read_regular", "parse_json", "read_json", "SourceFile"]
 
 
 def open_regular(path, what: str, *, follow_symlinks: bool = True):
@@ -51,18 +51,22 @@ def read_regular(path, what: str, *, limit: int | None = None) -> bytes:
 MAX_JSON_BYTES = 64 << 20   # a config or spec; a checkpoint header has its own limit
 
 
-def read_json(path, what: str, *, limit: int = MAX_JSON_BYTES):
-    """The JSON document in the regular file `path`, with every way it can be wrong
-    (too large, not UTF-8, invalid, nested too deeply) a ValueError naming `what`."""
-    data = read_regular(path, what, limit=limit)
+def parse_json(raw: bytes, where: str, *, object_pairs_hook=None):
+    """The JSON document in `raw`, with every way it can be wrong (not UTF-8, invalid,
+    nested too deeply) a one-line ValueError starting with `where`."""
     try:
-        return json.loads(data.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), object_pairs_hook=object_pairs_hook)
     except RecursionError:
-        raise ValueError(f"{what} {os.fspath(path)!r}: JSON nested too deeply") from None
+        raise ValueError(f"{where}: JSON nested too deeply") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{what} {os.fspath(path)!r}: not UTF-8 text") from None
+        raise ValueError(f"{where}: not UTF-8 text") from None
     except ValueError as exc:
-        raise ValueError(f"{what} {os.fspath(path)!r}: invalid JSON: {exc}") from None
+        raise ValueError(f"{where}: invalid JSON ({exc})") from None
+
+
+def read_json(path, what: str, *, limit: int = MAX_JSON_BYTES):
+    """The JSON document in the regular file `path` (at most `limit` bytes)."""
+    return parse_json(read_regular(path, what, limit=limit), f"{what} {os.fspath(path)!r}")
 
 
 class SourceFile:

@@ -16,7 +16,7 @@ import re
 
 import numpy as np
 
-from .._files import open_regular
+from .._files import open_regular, parse_json
 from .spec import DTYPES
 
 __all__ = ["safetensors_header", "npy_header", "read_safetensors_header", "read_json_file",
@@ -80,14 +80,7 @@ def _unique_keys(pairs):
 
 
 def _loads(raw: bytes, what: str):
-    try:
-        return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
-    except RecursionError:
-        raise ValueError(f"{what}: JSON nested too deeply") from None
-    except UnicodeDecodeError:
-        raise ValueError(f"{what}: not UTF-8 text") from None
-    except ValueError as exc:
-        raise ValueError(f"{what}: invalid JSON ({exc})") from None
+    return parse_json(raw, what, object_pairs_hook=_unique_keys)
 
 
 def read_json_file(path: str, what: str) -> dict:
