@@ -430,7 +430,7 @@ static inline double tn_u64(uint64_t bits) { return (wi_u52_to_f64(bits >> 12) +
 
 #define WI_FAR_LOGP (-676.0)
 
-/* x > 26 with log Q(x) = logp, Q the upper tail: the fixed point of
+/* x > 36.7 (logp < -676) with log Q(x) = logp, Q the upper tail: the fixed point of
  * x^2 = 2 (-logp - log x - log sqrt(2 pi) + log S(x)), S the asymptotic series,
  * from x = sqrt(-2 logp), eight steps. */
 static inline double tn_far_step(double x, double logp) {
@@ -449,9 +449,9 @@ static inline void far_tail_steps(const double *lp, double *mag, int nf) {
 }
 
 /* The lanes among n whose log tail probability lg[t] is below WI_FAR_LOGP (tails
- * beyond ~26 sigma): their positions into at[], their logp gathered into lp[] (lp
+ * beyond ~36.7 sigma, where r = sqrt(-logp) > 26): their positions into at[], their logp gathered into lp[] (lp
  * may be lg itself: the gathered index never passes the read one), their
- * magnitudes into mag[]; returns their count. An interval deep in a tail (26 <
+ * magnitudes into mag[]; returns their count. An interval deep in a tail (36.7 <
  * alpha < 96 on the float32 path, < 4096 on the float64 one) has every lane there. */
 static inline int far_tail_lanes(const double *lg, int n, uint16_t *at, double *lp, double *mag) {
     int nf = 0;
