@@ -27,25 +27,18 @@ def _v3_changes(dist: str, params: tuple, dtype: str) -> bool:
     return alpha >= 0 or beta <= 0
 
 
-def _leaves(node):
-    if isinstance(node, dict):
-        if "scheme" in node:
-            yield node
-        for key in ("x", "y"):
-            yield from _leaves(node.get(key))
-
-
 def changed_since(version: int, scheme, shape, dtype: str) -> bool:
     """Whether the values of `scheme` filling a tensor of `shape` and `dtype` under
     contract `version` (2 or later) differ from this version's; True when unsure."""
     from . import schemes as s
+    from .recorded import leaves
     if version >= CONTRACT_VERSION:
         return False
     if version < 2:
         return True
     if isinstance(scheme, s.Recorded):
         return any(changed_since(version, s.from_dict(dict(leaf["scheme"])), tuple(leaf["shape"]), dtype)
-                   for _, value in scheme.steps for leaf in _leaves(json.loads(value)))
+                   for _, value in scheme.steps for leaf in leaves(json.loads(value)))
     if not getattr(scheme, "elementwise", False) or not hasattr(scheme, "plan"):
         return False    # orthogonal, eye, dirac, sparse: built from the normal stream, unchanged
     dist, params = scheme.plan(tuple(shape))

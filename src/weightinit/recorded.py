@@ -37,7 +37,7 @@ from ._streams import resolve_seed, substream
 from .fans import check_shape
 from .schemes import Scheme
 
-__all__ = ["Recorded", "scheme_leaf", "constant_leaf", "values_leaf", "with_zero_rows", "constant_of",
+__all__ = ["Recorded", "leaves", "scheme_leaf", "constant_leaf", "values_leaf", "with_zero_rows", "constant_of",
            "UNARY", "BINARY", "box_indices"]
 
 UNARY = {
@@ -81,6 +81,15 @@ def values_leaf(array) -> dict:
 def _leaf_scheme(node):
     from . import schemes
     return schemes.from_dict(dict(node["scheme"]))
+
+
+def leaves(node):
+    """The scheme leaves of a recorded value, in order (the same dicts, not copies)."""
+    if isinstance(node, dict):
+        if "scheme" in node:
+            yield node
+        for key in ("x", "y"):
+            yield from leaves(node.get(key))
 
 
 def _is_leaf(node) -> bool:

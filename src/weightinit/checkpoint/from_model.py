@@ -66,7 +66,7 @@ def load_config(config):
     try:
         return CONFIG_MAPPING[model_type].from_dict(dict(config))
     except Exception as exc:  # noqa: BLE001 - the config class's own validation (some raise non-ValueErrors)
-        raise ValueError(f"config ({model_type}): {str(exc).splitlines()[-1].strip()}") from None
+        raise ValueError(f"config ({model_type}): {_last_line(exc)}") from None
 
 
 _AUTO_CLASSES = ("AutoModelForCausalLM", "AutoModelForSeq2SeqLM", "AutoModelForMaskedLM",

@@ -36,7 +36,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 
 from .. import schemes as _s
-from ..recorded import UNARY, Recorded, constant_of, scheme_leaf, values_leaf
+from ..recorded import UNARY, Recorded, constant_of, scheme_leaf, values_leaf, leaves as recorded_leaves
 
 __all__ = ["Recorder", "RecordError"]
 
@@ -512,7 +512,7 @@ class Recorder(TorchFunctionMode):
             bad = _find_opaque(node)
             if bad is not None:
                 raise RecordError(f"tensor {name!r}: the init code calls {bad}, which weightinit cannot record")
-            _collect_leaves(node, leaves)
+            leaves.extend(recorded_leaves(node))
         k = itertools.count()
         for leaf in leaves:
             uid = leaf.pop("uid", None)
@@ -554,14 +554,6 @@ def _find_opaque(node):
         if bad is not None:
             return bad
     return None
-
-
-def _collect_leaves(node, out):
-    if isinstance(node, dict):
-        if "scheme" in node:
-            out.append(node)
-        for k in ("x", "y"):
-            _collect_leaves(node.get(k), out)
 
 
 def _is_random(leaf) -> bool:
